@@ -1,0 +1,82 @@
+"""jupyter-mlops: a notebook-first MLOps workbench.
+
+This module is the public Python API a notebook uses (`import jupyter_mlops`),
+and the entry points Jupyter looks for: the server extension, the prebuilt
+labextension and the IPython extension (`%load_ext jupyter_mlops`).
+Heavy imports (MLflow, pandas, the server) happen only when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from ._version import __version__
+except ImportError:  # running from a source tree that was never built
+    __version__ = "0.0.0+unknown"
+
+from .core.errors import (
+    BackendUnavailable,
+    Conflict,
+    InvalidInput,
+    MLOpsError,
+    NotFound,
+    OutsideWorkspace,
+)
+from .core.workspace import Workspace
+
+_current: Workspace | None = None
+
+
+def workspace(root: str | None = None, **overrides: Any) -> Workspace:
+    """The workspace this process works in (resolved once, then reused).
+
+    In a kernel started by a Jupyter server with jupyter-mlops, it is the
+    server's workspace; elsewhere the nearest folder with `.mlops/`, or the
+    working directory. Passing `root` (or URIs) switches to another one.
+    """
+    global _current
+    if root is not None or overrides or _current is None:
+        if _current is not None:
+            _current.close()
+        _current = Workspace.resolve(root, **overrides)
+    return _current
+
+
+def info() -> dict[str, Any]:
+    """Where this process's workspace keeps its state."""
+    return workspace().info()
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-mlops"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.app import MLOps
+
+    return [{"module": "jupyter_mlops", "app": MLOps}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from .magics import register
+
+    register(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:  # noqa: ARG001 - IPython's signature
+    """Nothing to undo: magics are replaced on the next load."""
+
+
+__all__ = [
+    "BackendUnavailable",
+    "Conflict",
+    "InvalidInput",
+    "MLOpsError",
+    "NotFound",
+    "OutsideWorkspace",
+    "Workspace",
+    "__version__",
+    "info",
+    "workspace",
+]

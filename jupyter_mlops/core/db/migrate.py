@@ -1,0 +1,79 @@
+"""Apply Alembic migrations on first use, safely from several processes.
+
+The server, a kernel and a pipeline step may all open a new workspace at the
+same moment; for SQLite an exclusive file lock in `.mlops/` serialises the
+upgrade, and the migrations themselves are idempotent to the revision table.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from ..errors import BackendUnavailable
+
+SCRIPT_LOCATION = str(Path(__file__).with_name("migrations"))
+
+
+def alembic_config() -> Config:
+    """A config built in code: no alembic.ini to ship or to find."""
+    cfg = Config()
+    cfg.set_main_option("script_location", SCRIPT_LOCATION)
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def _file_lock(lock_dir: Path | None) -> Iterator[None]:
+    if lock_dir is None:
+        yield
+        return
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / ".migrate.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine, revision: str = "head", lock_dir: Path | None = None) -> None:
+    """Bring the schema to `revision`; used by tests to build older schemas too."""
+    cfg = alembic_config()
+    with _file_lock(lock_dir):
+        try:
+            with engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+        except Exception as exc:
+            raise BackendUnavailable(
+                f"Cannot migrate the state database {engine.url!r}: {exc}"
+            ) from exc
+
+
+def upgrade_to_head(engine: Engine, lock_dir: Path | None = None) -> None:
+    """Skip Alembic's machinery when the schema is already current (the common case)."""
+    try:
+        if current_revision(engine) == head_revision():
+            return
+    except Exception as exc:
+        raise BackendUnavailable(f"Cannot open the state database {engine.url!r}: {exc}") from exc
+    upgrade(engine, "head", lock_dir)

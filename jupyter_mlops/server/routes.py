@@ -1,0 +1,47 @@
+"""The handler table: every REST route of the extension, in one place.
+
+Tests walk this table to prove that every method of every route rejects
+unauthenticated requests and that `docs/openapi.yaml` documents exactly
+these routes; a capability adds its routes here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import MLOpsHandler
+from .core_handlers import ConfigHandler, EventsHandler, HealthHandler
+
+#: URL prefix of every route, below the server's base_url
+PREFIX = "jupyter-mlops"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One entry of the table.
+
+    `pattern` is relative to the prefix and may hold named regex groups;
+    `example` is a concrete path matching it (tests request it), `openapi`
+    its templated form for the document.
+    """
+
+    pattern: str
+    handler: type[MLOpsHandler]
+    capability: str
+    example: str | None = None
+    openapi: str | None = None
+
+    @property
+    def example_path(self) -> str:
+        return self.example if self.example is not None else self.pattern
+
+    @property
+    def openapi_path(self) -> str:
+        return f"/{PREFIX}/{self.openapi if self.openapi is not None else self.pattern}"
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("config", ConfigHandler, "core"),
+    Route("health", HealthHandler, "core"),
+    Route("events", EventsHandler, "core"),
+)

@@ -1,0 +1,12 @@
+/**
+ * Every command id of the extension, in one place.
+ */
+
+export namespace CommandIDs {
+  export const openPanel = 'mlops:open-panel';
+  export const refresh = 'mlops:refresh';
+  export const showInfo = 'mlops:show-workspace-info';
+}
+
+/** The command palette category of every MLOps command. */
+export const PALETTE_CATEGORY = 'MLOps';
