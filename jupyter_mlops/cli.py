@@ -82,7 +82,7 @@ def launch_lab(root: str, port: int | None, extra: Sequence[str]) -> int:
         argv.append(f"--ServerApp.port={port}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")
-    argv.extend(a for a in extra if a != "--")
+    argv.extend(extra)
     sys.stdout.flush()
     os.execv(sys.executable, argv)
     return 0  # pragma: no cover - execv does not return
@@ -110,8 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-lab", dest="lab", action="store_false",
                       help="create the workspace only")
     demo.add_argument("--port", type=int, default=None, help="JupyterLab port")
-    demo.add_argument("lab_args", nargs=argparse.REMAINDER,
-                      help="after --: more arguments for jupyter lab")
     demo.set_defaults(func=cmd_demo)
     openapi = sub.add_parser("openapi", help="print the REST API's OpenAPI document")
     openapi.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
@@ -121,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # everything after a bare `--` goes to jupyter lab untouched
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:len(argv) - len(extra) - (1 if extra or "--" in argv else 0)])
+    args.lab_args = extra
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
