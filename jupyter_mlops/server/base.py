@@ -63,6 +63,8 @@ class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
     def parse_query(self, model: type[M]) -> M:
         values: dict[str, Any] = {}
         for key, raw_values in self.request.query_arguments.items():
+            if key.isdigit() and raw_values == [b""]:
+                continue  # ServerConnection's cache buster (`?1732350000000`), not a parameter
             decoded = [v.decode("utf-8", "replace") for v in raw_values]
             values[key] = decoded[0] if len(decoded) == 1 else decoded
         return model.model_validate(values)
