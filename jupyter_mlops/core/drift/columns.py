@@ -164,8 +164,8 @@ def looks_like_text(side: CategoricalSide) -> bool:
     return n_distinct > TEXT_MIN_DISTINCT and n_distinct > TEXT_MIN_DISTINCT_SHARE * n_valid
 
 
-def _sort_key(label: object) -> tuple[str, object]:
-    return (type(label).__name__, label)
+def _sort_key(label: object) -> tuple[str, str]:
+    return (type(label).__name__, str(label))
 
 
 def align(
@@ -195,8 +195,26 @@ def align(
     return labels, ref, cur
 
 
-def label_text(label: object) -> str:
-    """JSON-friendly label: integral floats print without ``.0``."""
+def align_sorted(
+    ref_values: np.ndarray,
+    ref_counts: np.ndarray,
+    cur_values: np.ndarray,
+    cur_counts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``align`` for distinct sorted floats, in numpy: a low-cardinality
+    reference may meet a current side with a million distinct values."""
+    labels = np.union1d(ref_values, cur_values)
+    ref = np.zeros(labels.size, dtype=np.int64)
+    cur = np.zeros(labels.size, dtype=np.int64)
+    ref[np.searchsorted(labels, ref_values)] = ref_counts
+    cur[np.searchsorted(labels, cur_values)] = cur_counts
+    return labels, ref, cur
+
+
+def label_text(label: object, kind: str = CATEGORICAL) -> str:
+    """JSON-friendly label: integral floats print without ``.0``, datetimes as ISO."""
+    if kind == DATETIME and isinstance(label, (float, np.floating)):
+        return pd.Timestamp(int(label)).isoformat()
     if isinstance(label, (float, np.floating)) and float(label).is_integer():
         return str(int(label))
     if isinstance(label, (float, np.floating)):
