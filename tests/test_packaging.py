@@ -1,0 +1,44 @@
+"""The wheel `pip install .` builds carries both halves and everything loaded at run time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory) -> set[str]:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(out), str(ROOT)], check=True, capture_output=True,
+                   timeout=600)
+    (wheel,) = out.glob("jupyter_mlops-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+def test_wheel_enables_the_server_extension(wheel_names: set[str]) -> None:
+    assert any(n.endswith("data/etc/jupyter/jupyter_server_config.d/jupyter_mlops.json")
+               for n in wheel_names)
+
+
+def test_wheel_ships_the_prebuilt_labextension(wheel_names: set[str]) -> None:
+    lab = "data/share/jupyter/labextensions/jupyter-mlops/"
+    assert any(n.endswith(lab + "package.json") for n in wheel_names)
+    assert any(lab + "static/remoteEntry." in n for n in wheel_names)
+    assert any(n.endswith(lab + "schemas/jupyter-mlops/panel.json") for n in wheel_names)
+    assert any(n.endswith(lab + "install.json") for n in wheel_names)
+
+
+def test_wheel_ships_the_migrations(wheel_names: set[str]) -> None:
+    for name in ("migrations/env.py", "migrations/script.py.mako",
+                 "migrations/versions/0001_initial.py", "migrations/versions/0002_event_actor.py"):
+        assert f"jupyter_mlops/core/db/{name}" in wheel_names, name
