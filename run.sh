@@ -77,7 +77,7 @@ install_dev() {
   build_frontend build
   step "Installing jupyter_mlops (editable) with its test tools"
   quiet pip install -q --no-build-isolation -e ".[test]"
-  jupyter labextension develop --overwrite . >/dev/null
+  logged labextension-develop jupyter labextension develop --overwrite .
 }
 
 install_user() {
@@ -92,10 +92,13 @@ install_user() {
 }
 
 check_enabled() {
-  jupyter server extension list 2>&1 | grep -q "jupyter_mlops.*OK" \
-    || { echo "error: the server extension is not enabled" >&2; return 1; }
-  jupyter labextension list 2>&1 | grep -q "jupyter-mlops.*enabled.*OK" \
-    || { echo "error: the labextension is not enabled" >&2; return 1; }
+  local server lab
+  server="$(jupyter server extension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"
+  lab="$(jupyter labextension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"
+  grep -Eq "jupyter_mlops [0-9.]+ OK" <<<"$server" \
+    || { echo "$server" >&2; echo "error: the server extension is not enabled" >&2; return 1; }
+  grep -Eq "jupyter-mlops v[0-9.]+ enabled +OK" <<<"$lab" \
+    || { echo "$lab" >&2; echo "error: the labextension is not enabled" >&2; return 1; }
   echo "jupyter_mlops server extension and jupyter-mlops labextension: enabled, OK"
 }
 
