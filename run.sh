@@ -71,10 +71,18 @@ build_frontend() {  # $1: build script (build or build:prod)
   logged jlpm-build jlpm "$1"
 }
 
+# pip copies shared data through a development symlink into the source tree: drop it first
+unlink_dev_extension() {
+  local lab_ext="$VENV/share/jupyter/labextensions/jupyter-mlops"
+  if [ -L "$lab_ext" ]; then rm "$lab_ext"; fi
+  rm -f jupyter_mlops/labextension/install.json
+}
+
 install_dev() {
   ensure_tools
   ensure_venv
   build_frontend build
+  unlink_dev_extension
   step "Installing jupyter_mlops (editable) with its test tools"
   quiet pip install -q --no-build-isolation -e ".[test]"
   logged labextension-develop jupyter labextension develop --overwrite .
@@ -84,9 +92,7 @@ install_user() {
   ensure_tools
   ensure_venv
   build_frontend build:prod
-  # a development symlink would make pip copy the extension onto itself
-  local lab_ext="$VENV/share/jupyter/labextensions/jupyter-mlops"
-  [ -L "$lab_ext" ] && rm "$lab_ext"
+  unlink_dev_extension
   step "Installing jupyter_mlops (pip install .)"
   quiet pip install -q --no-build-isolation .
 }

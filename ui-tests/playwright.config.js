@@ -38,7 +38,9 @@ module.exports = {
     }
   },
   webServer: {
-    command: 'jupyter lab --config jupyter_server_test_config.py',
+    // the server's log goes to a file: Galata's 404 probes would drown the test output
+    command:
+      'mkdir -p test-results && jupyter lab --config jupyter_server_test_config.py > test-results/jupyterlab.log 2>&1',
     url: `http://localhost:${port}/lab`,
     timeout: 120000,
     reuseExistingServer: false,
