@@ -28,11 +28,18 @@ function Section(props: {
   );
 }
 
-function StatusBadge(props: { ok: boolean; label?: string }): JSX.Element {
+function StatusBadge(props: {
+  ok: boolean;
+  label?: string;
+  pending?: boolean;
+}): JSX.Element {
+  const tone = props.ok
+    ? 'jp-mlops-mod-ok'
+    : props.pending
+      ? 'jp-mlops-mod-pending'
+      : 'jp-mlops-mod-fail';
   return (
-    <span
-      className={`jp-mlops-Badge ${props.ok ? 'jp-mlops-mod-ok' : 'jp-mlops-mod-fail'}`}
-    >
+    <span className={`jp-mlops-Badge ${tone}`}>
       {props.label ?? (props.ok ? 'ok' : 'unreachable')}
     </span>
   );
@@ -68,7 +75,11 @@ function CapabilityRow(props: { capability: ICapability }): JSX.Element {
       title={c.description}
     >
       <span className="jp-mlops-CapabilityName">{c.label}</span>
-      <StatusBadge ok={c.available} label={c.available ? 'ready' : 'coming'} />
+      <StatusBadge
+        ok={c.available}
+        pending={!c.available}
+        label={c.available ? 'ready' : 'coming'}
+      />
     </li>
   );
 }
