@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # MLflow logs its schema migrations at INFO; in a terminal they drown our own output
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     # everything after a bare `--` goes to jupyter lab untouched
