@@ -27,6 +27,26 @@ from .core.workspace import Workspace
 
 _current: Workspace | None = None
 
+#: public names served lazily from capability modules (pandas and MLflow load on first use)
+_LAZY: dict[str, str] = {
+    **{name: "jupyter_mlops.core.datasets" for name in (
+        "snapshot", "load_dataset", "list_datasets", "list_versions", "get_version", "diff",
+        "validate", "set_expectations", "get_expectations", "gc", "DatasetVersion")},
+    "drift": "jupyter_mlops.core.drift",
+    "DriftReport": "jupyter_mlops.core.drift",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 def workspace(root: str | None = None, **overrides: Any) -> Workspace:
     """The workspace this process works in (resolved once, then reused).
@@ -69,6 +89,7 @@ def unload_ipython_extension(ipython: Any) -> None:  # noqa: ARG001 - IPython's 
 
 
 __all__ = [
+    *_LAZY,
     "BackendUnavailable",
     "Conflict",
     "InvalidInput",

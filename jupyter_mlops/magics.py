@@ -52,4 +52,7 @@ class MLOpsMagics(Magics):
 
 
 def register(ipython: Any) -> None:
+    from .dataset_magics import register_dataset_magics
+
     ipython.register_magics(MLOpsMagics)
+    register_dataset_magics(ipython)

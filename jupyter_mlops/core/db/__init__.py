@@ -4,6 +4,7 @@ Capabilities add their tables here through new migrations, never by
 `create_all`: a workspace created by an older release must upgrade in place.
 """
 
+from . import dataset_models  # noqa: F401 - registers the datasets tables on Base.metadata
 from .models import Base, Event, WorkspaceMeta
 
 __all__ = ["Base", "Event", "WorkspaceMeta"]

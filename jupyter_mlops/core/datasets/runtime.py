@@ -1,0 +1,40 @@
+"""Process-wide plumbing of the dataset API: which workspace, and who to tell.
+
+`on_dataset_used` is the lineage seam: the tracking capability appends a
+callable, and every snapshot and load calls it with `(version, action)`
+where action is `"snapshot"` or `"load"`. Keeping the list here (not in
+tracking) means datasets never import MLflow, and tracking can register
+without datasets knowing it exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ..workspace import Workspace
+from .types import DatasetVersion
+
+log = logging.getLogger("jupyter_mlops.core.datasets")
+
+#: lineage hooks: called with (version, "snapshot" | "load"); tracking registers here
+on_dataset_used: list[Callable[[DatasetVersion, str], None]] = []
+
+
+def resolve_workspace(workspace: Workspace | None) -> Workspace:
+    """The given workspace, else the process's current one (`jupyter_mlops.workspace()`)."""
+    if workspace is not None:
+        return workspace
+    from jupyter_mlops import workspace as current
+
+    return current()
+
+
+def notify(version: DatasetVersion, action: str) -> None:
+    """Lineage is best effort: a failing hook must never lose the user's snapshot."""
+    for hook in list(on_dataset_used):
+        try:
+            hook(version, action)
+        except Exception:
+            log.warning("dataset hook %r failed on %s of %s", hook, action, version.name,
+                        exc_info=True)
