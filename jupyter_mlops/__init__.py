@@ -32,6 +32,10 @@ _LAZY: dict[str, str] = {
     **{name: "jupyter_mlops.core.datasets" for name in (
         "snapshot", "load_dataset", "list_datasets", "list_versions", "get_version", "diff",
         "validate", "set_expectations", "get_expectations", "gc", "DatasetVersion")},
+    **{name: "jupyter_mlops.core.tracking" for name in (
+        "start_run", "active_run", "last_run", "search_runs", "get_run", "compare_runs",
+        "metric_history", "list_experiments")},
+    "log": "jupyter_mlops.tracking_magics",
     "drift": "jupyter_mlops.core.drift",
     "DriftReport": "jupyter_mlops.core.drift",
 }

@@ -19,7 +19,10 @@ from .render import health_lines, key_values
 HELP = """Usage: %mlops <command>
   info     where this notebook's workspace keeps its state
   health   whether the state DB and the MLflow store answer
-  version  the installed jupyter-mlops version"""
+  version  the installed jupyter-mlops version
+  runs     [--experiment E] [--filter F] [--limit N]  a sortable table of runs
+
+Also: %%track [--experiment E] [--name N] [--log a,b], %snapshot, %datasets"""
 
 
 @magics_class
@@ -50,9 +53,16 @@ class MLOpsMagics(Magics):
     def _cmd_health(self, _args: list[str]) -> None:
         print(health_lines(workspace().health()))
 
+    def _cmd_runs(self, args: list[str]) -> Any:
+        from .tracking_magics import runs_command
+
+        return runs_command(args)
+
 
 def register(ipython: Any) -> None:
     from .dataset_magics import register_dataset_magics
+    from .tracking_magics import TrackingMagics
 
     ipython.register_magics(MLOpsMagics)
+    ipython.register_magics(TrackingMagics)
     register_dataset_magics(ipython)

@@ -6,8 +6,6 @@ lives elsewhere and is referenced from `data`.
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,20 +14,10 @@ from sqlalchemy import select
 
 from .db.models import Event, utcnow
 from .errors import InvalidInput
+from .identity import current_actor
 from .workspace import Workspace
 
 MAX_LIMIT = 1000
-
-
-def current_actor() -> str:
-    """Who is acting: the JupyterHub user when there is one, else the OS user."""
-    hub_user = os.environ.get("JUPYTERHUB_USER")
-    if hub_user:
-        return hub_user
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"
 
 
 @dataclass(frozen=True)

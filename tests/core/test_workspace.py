@@ -49,8 +49,8 @@ def test_existing_workspace_sees_earlier_state(tmp_path: Path) -> None:
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
     ws = Workspace.resolve(tmp_path)
     engine = ws.engine
-    upgrade(engine, "head")
-    upgrade(engine, "head")
+    upgrade(engine, "heads")
+    upgrade(engine, "heads")
     assert current_revision(engine) == head_revision()
     tables = set(inspect(engine).get_table_names())
     assert {"events", "workspace_meta", "alembic_version"} <= tables

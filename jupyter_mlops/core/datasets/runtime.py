@@ -9,7 +9,9 @@ without datasets knowing it exists.
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from collections.abc import Callable
 
 from ..workspace import Workspace
@@ -38,3 +40,24 @@ def notify(version: DatasetVersion, action: str) -> None:
         except Exception:
             log.warning("dataset hook %r failed on %s of %s", hook, action, version.name,
                         exc_info=True)
+
+
+def _log_to_active_run(version: DatasetVersion, action: str) -> None:
+    """Lineage run → data: a snapshot or load inside a run becomes an MLflow dataset input.
+
+    Looked up through sys.modules so that datasets never import MLflow: if the
+    tracking module was never imported, no run can be active.
+    """
+    runs = sys.modules.get("jupyter_mlops.core.tracking.runs")
+    run = runs.active_run() if runs is not None else None
+    if run is None:
+        return
+    schema = json.dumps({"mlflow_colspec": [
+        {"name": c.get("name"), "type": str(c.get("dtype", c.get("type", "")))}
+        for c in (version.schema or [])][:200]})
+    run.log_input(version.name, version.version, f"mlops-dataset://{version.name}@{version.version}",
+                  schema=schema, profile=json.dumps({"rows": version.rows, "bytes": version.bytes}),
+                  context="training" if action == "load" else "snapshot")
+
+
+on_dataset_used.append(_log_to_active_run)

@@ -30,15 +30,24 @@ def alembic_config() -> Config:
     return cfg
 
 
+def head_revisions() -> set[str]:
+    """Capabilities branch their migrations from a common base, so there may be several heads."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The single head, for tests and messages; joined with '+' when branches are open."""
+    return "+".join(sorted(head_revisions()))
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    revisions = current_revisions(engine)
+    return "+".join(sorted(revisions)) if revisions else None
 
 
 @contextmanager
@@ -55,7 +64,7 @@ def _file_lock(lock_dir: Path | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def upgrade(engine: Engine, revision: str = "head", lock_dir: Path | None = None) -> None:
+def upgrade(engine: Engine, revision: str = "heads", lock_dir: Path | None = None) -> None:
     """Bring the schema to `revision`; used by tests to build older schemas too."""
     cfg = alembic_config()
     with _file_lock(lock_dir):
@@ -70,10 +79,13 @@ def upgrade(engine: Engine, revision: str = "head", lock_dir: Path | None = None
 
 
 def upgrade_to_head(engine: Engine, lock_dir: Path | None = None) -> None:
-    """Skip Alembic's machinery when the schema is already current (the common case)."""
-    try:
-        if current_revision(engine) == head_revision():
-            return
-    except Exception as exc:
-        raise BackendUnavailable(f"Cannot open the state database {engine.url!r}: {exc}") from exc
-    upgrade(engine, "head", lock_dir)
+    """Check and migrate under the lock: a brand-new SQLite file switches to WAL and gets
+    its tables on first connect, which two processes must not do at once."""
+    with _file_lock(lock_dir):
+        try:
+            if current_revisions(engine) == head_revisions():
+                return
+        except Exception as exc:
+            raise BackendUnavailable(
+                f"Cannot open the state database {engine.url!r}: {exc}") from exc
+        upgrade(engine, "heads", None)
