@@ -6,7 +6,9 @@ const path = require('path');
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const port = process.env.MLOPS_UI_PORT || '8899';
-const root = path.resolve(__dirname, '.galata-root');
+const root = path.resolve(
+  process.env.MLOPS_UI_ROOT_DIR || path.join(__dirname, '.galata-root')
+);
 process.env.MLOPS_UI_ROOT = root;
 
 module.exports = {
