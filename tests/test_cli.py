@@ -57,7 +57,7 @@ def test_demo_creates_a_workspace_and_health_is_green(tmp_path: Path) -> None:
     result = run("mlops", "demo", str(target), "--no-lab", timeout=300)
     assert result.returncode == 0, result.stderr
     assert f"Demo workspace ready: {target.resolve()}" in result.stdout
-    assert "4/4" in result.stderr  # the progress bar reached its end
+    assert "7/7" in result.stderr  # the progress bar reached its end
     assert (target / "welcome.ipynb").is_file()
     health = run("mlops", "health", "--workspace", str(target), timeout=300)
     assert health.returncode == 0, health.stdout + health.stderr

@@ -24,7 +24,8 @@ def outputs_text(nb) -> list[str]:
             if out.output_type == "stream":
                 parts.append(out.text)
             elif "data" in out:
-                parts.append(str(out.data.get("text/plain", "")))
+                parts.extend(str(out.data.get(kind, ""))
+                             for kind in ("text/plain", "text/html", "application/vnd.plotly.v1+json"))
         texts.append("".join(parts))
     return texts
 
@@ -35,10 +36,14 @@ def test_welcome_notebook_runs_and_shows_its_workspace(tmp_path: Path) -> None:
     nb = nbformat.read(root / "welcome.ipynb", as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(root)}}).execute()
-    info, health, api = outputs_text(nb)
+    info, health, api, datasets, version, report, figure, runs = outputs_text(nb)
     assert f"root             {root}" in info
     assert health.count("[ok  ]") == 2, health
     assert f"'root': '{root}'" in api
+    assert "reference" in datasets and "current" in datasets
+    assert "DatasetVersion" in version or "customers" in version
+    assert "drifted" in report.lower()
+    assert "support_calls" in figure
 
 
 def test_unknown_subcommand_is_one_line_not_a_traceback(tmp_path: Path) -> None:
