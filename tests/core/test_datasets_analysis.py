@@ -19,14 +19,6 @@ from jupyter_mlops.core.errors import InvalidInput
 from jupyter_mlops.core.workspace import Workspace
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch):
-    monkeypatch.delenv(objects.ENV_OBJECTS_URL, raising=False)
-    workspace = Workspace.resolve(tmp_path / "root")
-    yield workspace
-    workspace.close()
-
-
 # -- profile ---------------------------------------------------------------------------------
 def test_numeric_profile_matches_numpy():
     rng = np.random.default_rng(3)

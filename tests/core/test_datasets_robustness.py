@@ -18,14 +18,6 @@ from jupyter_mlops.core.errors import NotFound
 from jupyter_mlops.core.workspace import Workspace
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch):
-    monkeypatch.delenv(objects.ENV_OBJECTS_URL, raising=False)
-    workspace = Workspace.resolve(tmp_path / "root")
-    yield workspace
-    workspace.close()
-
-
 def frame(seed: int, n: int = 2000) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame({"x": rng.normal(size=n), "k": rng.integers(0, 9, n)})

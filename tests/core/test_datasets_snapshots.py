@@ -19,14 +19,6 @@ from jupyter_mlops.core.events import list_events
 from jupyter_mlops.core.workspace import Workspace
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch):
-    monkeypatch.delenv(objects.ENV_OBJECTS_URL, raising=False)
-    workspace = Workspace.resolve(tmp_path / "root")
-    yield workspace
-    workspace.close()
-
-
 def frame(n: int = 50, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame({

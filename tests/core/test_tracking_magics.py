@@ -21,12 +21,8 @@ from jupyter_mlops.tracking_magics import (
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    root = tmp_path_factory.mktemp("magics-ws")
-    mlops = root / ".mlops"
-    return Workspace.resolve(root, db_url=f"sqlite:///{mlops / 'state.db'}",
-                             tracking_uri=f"sqlite:///{mlops / 'mlflow.db'}",
-                             artifact_root=(mlops / "artifacts").as_uri())
+def ws(module_ws: Workspace) -> Workspace:
+    return module_ws
 
 
 @pytest.fixture(autouse=True)

@@ -20,12 +20,8 @@ from jupyter_mlops.core.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    root = tmp_path_factory.mktemp("search-ws")
-    mlops = root / ".mlops"
-    return Workspace.resolve(root, db_url=f"sqlite:///{mlops / 'state.db'}",
-                             tracking_uri=f"sqlite:///{mlops / 'mlflow.db'}",
-                             artifact_root=(mlops / "artifacts").as_uri())
+def ws(module_ws: Workspace) -> Workspace:
+    return module_ws
 
 
 @pytest.fixture(scope="module")
