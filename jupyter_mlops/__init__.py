@@ -36,6 +36,11 @@ _LAZY: dict[str, str] = {
         "start_run", "active_run", "last_run", "search_runs", "get_run", "compare_runs",
         "metric_history", "list_experiments")},
     "log": "jupyter_mlops.tracking_magics",
+    **{name: "jupyter_mlops.core.registry" for name in (
+        "register_model", "get_model_version", "list_models", "list_model_versions", "load_model",
+        "set_alias", "remove_alias", "promote", "alias_history", "protect_alias",
+        "unprotect_alias", "protected_aliases", "gate", "list_gate_results", "get_gate_result",
+        "lineage", "ModelVersion", "GateResult", "LineageGraph")},
     "drift": "jupyter_mlops.core.drift",
     "DriftReport": "jupyter_mlops.core.drift",
 }

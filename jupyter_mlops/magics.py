@@ -22,7 +22,8 @@ HELP = """Usage: %mlops <command>
   version  the installed jupyter-mlops version
   runs     [--experiment E] [--filter F] [--limit N]  a sortable table of runs
 
-Also: %%track [--experiment E] [--name N] [--log a,b], %snapshot, %datasets"""
+Also: %%track [--experiment E] [--name N] [--log a,b], %snapshot, %datasets,
+      %register RUN NAME [--alias A], %gate / %%gate NAME --dataset D --metric M, %models"""
 
 
 @magics_class
@@ -61,8 +62,10 @@ class MLOpsMagics(Magics):
 
 def register(ipython: Any) -> None:
     from .dataset_magics import register_dataset_magics
+    from .registry_magics import register_registry_magics
     from .tracking_magics import TrackingMagics
 
     ipython.register_magics(MLOpsMagics)
     ipython.register_magics(TrackingMagics)
     register_dataset_magics(ipython)
+    register_registry_magics(ipython)
