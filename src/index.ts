@@ -16,6 +16,7 @@ import { MLOpsClient } from './api';
 import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { mlopsIcon } from './icons';
 import { OverviewPanel } from './panels/overview';
+import { datasetsPlugin } from './panels/datasets/plugin';
 import { OverviewModel } from './panels/overviewModel';
 import { IMLOpsClient, PLUGIN_PREFIX } from './tokens';
 
@@ -117,4 +118,4 @@ export { API_PREFIX, MLOpsClient } from './api/client';
 export * from './api/errors';
 export * from './api/types';
 export * from './tokens';
-export default [clientPlugin, panelPlugin];
+export default [clientPlugin, panelPlugin, datasetsPlugin];

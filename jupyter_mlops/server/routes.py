@@ -40,8 +40,11 @@ class Route:
         return f"/{PREFIX}/{self.openapi if self.openapi is not None else self.pattern}"
 
 
+from .datasets_handlers import DATASETS_ROUTES  # noqa: E402 - needs Route above
+
 ROUTES: tuple[Route, ...] = (
     Route("config", ConfigHandler, "core"),
     Route("health", HealthHandler, "core"),
     Route("events", EventsHandler, "core"),
+    *DATASETS_ROUTES,
 )

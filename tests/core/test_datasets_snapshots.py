@@ -216,7 +216,7 @@ def test_csv_versions_diff_through_their_profiles(ws):
     old_file(csv, b"x,y,z\n1,a,0.5\n2,b,1.5\n3,c,2.5\n")
     D.snapshot(csv, "m", profile=True, workspace=ws)
     d = D.diff("m", workspace=ws)
-    assert d.rows == {"a": None, "b": None} and d.added_columns == [{"name": "z", "dtype": "float64"}]
+    assert d.rows == {"a": 2, "b": 3, "delta": 1} and d.added_columns == [{"name": "z", "dtype": "float64"}]
     assert {c["name"] for c in d.columns} == {"x", "y"}
 
 

@@ -242,6 +242,13 @@ def set_profile(ws: Workspace, version_id: int, profile: dict[str, Any]) -> None
         row = session.get(DatasetVersionRow, version_id)
         if row is not None:
             row.profile = profile
+            # a CSV/JSON file learns its size and columns only when profiled: keep them,
+            # so listings and diffs show rows and retyped columns like a table version
+            if row.rows is None:
+                row.rows = profile.get("rows")
+            if row.schema_json is None:
+                row.schema_json = [{"name": c["name"], "dtype": c["dtype"]}
+                                   for c in profile.get("columns", [])]
 
     with_retries(ws, work)
 

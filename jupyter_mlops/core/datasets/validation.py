@@ -298,6 +298,9 @@ def validate(data: Any, name_or_expectations: str | dict[str, Any],
     else:
         spec = name_or_expectations
     if isinstance(data, DatasetVersion):
+        if data.kind == "folder":  # its checkout is a folder: "no file at …" would mislead
+            raise InvalidInput(f"{data.name}@{data.short} is a folder; only tables and "
+                               "tabular files (CSV, Parquet, JSON) can be validated.")
         data = load_dataset(data.name, data.version, workspace)
     if isinstance(data, (str, Path)):
         path = Path(data).expanduser()

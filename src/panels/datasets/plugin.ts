@@ -1,0 +1,96 @@
+/**
+ * The Datasets panel plugin: the "Open Datasets" command (in the palette
+ * under MLOps), one main-area widget restored across
+ * reloads, and the IDatasetReferences token for the drift panel.
+ */
+
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  Clipboard,
+  ICommandPalette,
+  MainAreaWidget,
+  Notification,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { tableRowsIcon } from '@jupyterlab/ui-components';
+
+import { DatasetsAPI } from '../../api/datasets';
+import { DatasetsCommandIDs, PALETTE_CATEGORY } from '../../commands';
+import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
+import { DatasetsModel, IDatasetReference } from './model';
+import { DatasetsPanel } from './panel';
+import { IDatasetReferences } from './tokens';
+
+export const datasetsPlugin: JupyterFrontEndPlugin<IDatasetReferences> = {
+  id: `${PLUGIN_PREFIX}:datasets`,
+  description: 'The Datasets panel: versions, profiles, diffs and validation of snapshots.',
+  autoStart: true,
+  requires: [IMLOpsClient],
+  optional: [ICommandPalette, ILayoutRestorer],
+  provides: IDatasetReferences,
+  activate: (
+    app: JupyterFrontEnd,
+    client: IMLOpsClient,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
+  ): IDatasetReferences => {
+    const model = new DatasetsModel(new DatasetsAPI(client));
+    const tracker = new WidgetTracker<MainAreaWidget<DatasetsPanel>>({
+      namespace: 'mlops-datasets'
+    });
+    let last: IDatasetReference | null = null;
+    model.driftReferenceChosen.connect((_, reference) => {
+      last = reference;
+    });
+
+    const useAsDriftReference = (version: string) => {
+      const reference = model.useAsDriftReference(version);
+      if (reference) {
+        Clipboard.copyToSystem(reference.ref);
+        Notification.success(`Copied ${reference.ref} as the drift reference.`, {
+          autoClose: 4000
+        });
+      }
+    };
+
+    let widget: MainAreaWidget<DatasetsPanel> | null = null;
+    app.commands.addCommand(DatasetsCommandIDs.open, {
+      label: 'Open Datasets',
+      caption: 'Dataset snapshots: versions, profiles, diffs and validation',
+      icon: tableRowsIcon,
+      execute: () => {
+        if (!widget || widget.isDisposed) {
+          const content = new DatasetsPanel(model, useAsDriftReference);
+          widget = new MainAreaWidget({ content });
+          widget.id = 'jp-mlops-datasets';
+          widget.title.label = 'Datasets';
+          widget.title.icon = tableRowsIcon;
+          widget.title.closable = true;
+          void tracker.add(widget);
+        }
+        if (!widget.isAttached) {
+          app.shell.add(widget, 'main');
+        }
+        app.shell.activateById(widget.id);
+        return model.refresh();
+      }
+    });
+    palette?.addItem({ command: DatasetsCommandIDs.open, category: PALETTE_CATEGORY });
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: DatasetsCommandIDs.open,
+        name: () => 'datasets'
+      });
+    }
+    return {
+      chosen: model.driftReferenceChosen,
+      get last() {
+        return last;
+      }
+    };
+  }
+};
