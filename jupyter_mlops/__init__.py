@@ -36,6 +36,9 @@ _LAZY: dict[str, str] = {
         "start_run", "active_run", "last_run", "search_runs", "get_run", "compare_runs",
         "metric_history", "list_experiments")},
     "log": "jupyter_mlops.tracking_magics",
+    **{name: "jupyter_mlops.core.pipelines" for name in (
+        "run_pipeline", "output", "PipelineRun", "list_pipeline_runs",
+        "create_schedule", "list_schedules", "record_trigger")},
     **{name: "jupyter_mlops.core.registry" for name in (
         "register_model", "get_model_version", "list_models", "list_model_versions", "load_model",
         "set_alias", "remove_alias", "promote", "alias_history", "protect_alias",

@@ -1,7 +1,8 @@
 """`jupyter mlops …`: the terminal surface (the `jupyter-mlops` console script).
 
 Exit codes: 0 success, 1 a user error (message on stderr, no traceback),
-2 a usage error (argparse), 3 a backend that does not answer.
+2 a usage error (argparse), 3 a backend that does not answer, 4 a pipeline run
+that failed or was cancelled, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = sub.add_parser("openapi", help="print the REST API's OpenAPI document")
     openapi.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
     openapi.set_defaults(func=cmd_openapi)
+    from .pipeline_cli import add_pipeline_commands
+
+    add_pipeline_commands(sub, with_workspace)
     return parser
 
 

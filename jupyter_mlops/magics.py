@@ -23,7 +23,8 @@ HELP = """Usage: %mlops <command>
   runs     [--experiment E] [--filter F] [--limit N]  a sortable table of runs
 
 Also: %%track [--experiment E] [--name N] [--log a,b], %snapshot, %datasets,
-      %register RUN NAME [--alias A], %gate / %%gate NAME --dataset D --metric M, %models"""
+      %register RUN NAME [--alias A], %gate / %%gate NAME --dataset D --metric M, %models,
+      %pipeline run|validate|runs|cancel, %mlops_output NAME VALUE"""
 
 
 @magics_class
@@ -62,10 +63,12 @@ class MLOpsMagics(Magics):
 
 def register(ipython: Any) -> None:
     from .dataset_magics import register_dataset_magics
+    from .pipeline_magics import register_pipeline_magics
     from .registry_magics import register_registry_magics
     from .tracking_magics import TrackingMagics
 
     ipython.register_magics(MLOpsMagics)
     ipython.register_magics(TrackingMagics)
     register_dataset_magics(ipython)
+    register_pipeline_magics(ipython)
     register_registry_magics(ipython)

@@ -61,3 +61,14 @@ def _log_to_active_run(version: DatasetVersion, action: str) -> None:
 
 
 on_dataset_used.append(_log_to_active_run)
+
+
+def _pipeline_trigger(version: DatasetVersion, action: str) -> None:
+    """A new snapshot is a trigger for pipelines that wait on this dataset."""
+    if action == "snapshot" and version.new:
+        from ..pipelines.triggers import on_dataset_snapshot
+
+        on_dataset_snapshot(version, action)
+
+
+on_dataset_used.append(_pipeline_trigger)
