@@ -46,6 +46,7 @@ _LAZY: dict[str, str] = {
         "lineage", "ModelVersion", "GateResult", "LineageGraph")},
     "drift": "jupyter_mlops.core.drift",
     "DriftReport": "jupyter_mlops.core.drift",
+    "drift_explorer": "jupyter_mlops.drift_magics",
 }
 
 

@@ -22,7 +22,7 @@ HELP = """Usage: %mlops <command>
   version  the installed jupyter-mlops version
   runs     [--experiment E] [--filter F] [--limit N]  a sortable table of runs
 
-Also: %%track [--experiment E] [--name N] [--log a,b], %snapshot, %datasets,
+Also: %%track [--experiment E] [--name N] [--log a,b], %snapshot, %datasets, %drift,
       %register RUN NAME [--alias A], %gate / %%gate NAME --dataset D --metric M, %models,
       %pipeline run|validate|runs|cancel, %mlops_output NAME VALUE"""
 
@@ -63,6 +63,7 @@ class MLOpsMagics(Magics):
 
 def register(ipython: Any) -> None:
     from .dataset_magics import register_dataset_magics
+    from .drift_magics import register_drift_magics
     from .pipeline_magics import register_pipeline_magics
     from .registry_magics import register_registry_magics
     from .tracking_magics import TrackingMagics
@@ -70,5 +71,6 @@ def register(ipython: Any) -> None:
     ipython.register_magics(MLOpsMagics)
     ipython.register_magics(TrackingMagics)
     register_dataset_magics(ipython)
+    register_drift_magics(ipython)
     register_pipeline_magics(ipython)
     register_registry_magics(ipython)

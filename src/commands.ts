@@ -15,3 +15,8 @@ export const PALETTE_CATEGORY = 'MLOps';
 export namespace DatasetsCommandIDs {
   export const open = 'mlops:open-datasets';
 }
+
+/** Commands of the Drift panel; its plugin adds them to the palette itself. */
+export namespace DriftCommandIDs {
+  export const open = 'mlops:open-drift';
+}

@@ -17,6 +17,7 @@ import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { mlopsIcon } from './icons';
 import { OverviewPanel } from './panels/overview';
 import { datasetsPlugin } from './panels/datasets/plugin';
+import { driftPlugin } from './panels/drift/plugin';
 import { OverviewModel } from './panels/overviewModel';
 import { IMLOpsClient, PLUGIN_PREFIX } from './tokens';
 
@@ -118,4 +119,4 @@ export { API_PREFIX, MLOpsClient } from './api/client';
 export * from './api/errors';
 export * from './api/types';
 export * from './tokens';
-export default [clientPlugin, panelPlugin, datasetsPlugin];
+export default [clientPlugin, panelPlugin, datasetsPlugin, driftPlugin];

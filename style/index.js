@@ -1,2 +1,3 @@
 import './base.css';
 import './datasets.css';
+import './drift.css';

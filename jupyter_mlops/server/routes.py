@@ -41,10 +41,12 @@ class Route:
 
 
 from .datasets_handlers import DATASETS_ROUTES  # noqa: E402 - needs Route above
+from .drift_handlers import DRIFT_ROUTES  # noqa: E402 - needs Route above
 
 ROUTES: tuple[Route, ...] = (
     Route("config", ConfigHandler, "core"),
     Route("health", HealthHandler, "core"),
     Route("events", EventsHandler, "core"),
     *DATASETS_ROUTES,
+    *DRIFT_ROUTES,
 )

@@ -63,7 +63,10 @@ def test_ks_random_sizes_match_scipy_exact() -> None:
 
 
 @pytest.mark.parametrize(
-    ("n", "m", "ties"), [(1, 5, False), (300, 700, False), (5000, 20000, True)]
+    ("n", "m", "ties"),
+    # equal sizes take the mean-absolute-difference path; 7/21 and 300/700 share steps
+    [(1, 5, False), (300, 700, False), (5000, 20000, True), (1000, 1000, True),
+     (3, 3, False), (21, 7, True), (997, 1000, False)],
 )
 def test_wasserstein_matches_scipy(n: int, m: int, ties: bool) -> None:
     a, b = _pair(np.random.default_rng(m), n, m, 0.4, ties)

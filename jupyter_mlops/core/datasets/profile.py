@@ -28,6 +28,21 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
+# Kinds, their detection and the free-text heuristic are the drift engine's own, so a
+# stored profile and a drift check against it can never disagree on what a column is.
+from ..drift.columns import (
+    BOOLEAN,
+    CATEGORICAL,
+    DATETIME,
+    EMPTY,
+    NUMERIC,
+    TEXT,
+    TEXT_MIN_DISTINCT,
+    TEXT_MIN_DISTINCT_SHARE,
+    UNSUPPORTED,
+    detect_kind,
+)
+
 PROFILE_FORMAT = 1
 QUANTILE_LEVELS = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 HISTOGRAM_BINS = 20
@@ -37,41 +52,6 @@ TOP_CATEGORIES = 20
 MAX_CATEGORIES = 1000
 #: numeric columns with at most this many distinct values also get exact value counts
 NUMERIC_COUNTS_MAX_DISTINCT = 50
-#: same text heuristic as the drift engine: many labels, mostly unique
-TEXT_MIN_DISTINCT = 50
-TEXT_MIN_DISTINCT_SHARE = 0.5
-
-NUMERIC, CATEGORICAL, BOOLEAN, DATETIME, TEXT = "numeric", "categorical", "boolean", "datetime", "text"
-EMPTY, UNSUPPORTED = "empty", "unsupported"
-
-_INFERRED = {
-    "boolean": BOOLEAN, "integer": NUMERIC, "floating": NUMERIC, "mixed-integer-float": NUMERIC,
-    "decimal": NUMERIC, "datetime": DATETIME, "datetime64": DATETIME, "date": DATETIME,
-    "empty": EMPTY, "string": CATEGORICAL, "bytes": CATEGORICAL, "mixed": CATEGORICAL,
-    "mixed-integer": CATEGORICAL, "categorical": CATEGORICAL,
-}
-
-
-def detect_kind(series: pd.Series) -> str:
-    """The column's kind from its dtype (object columns by inferring their values)."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return CATEGORICAL
-    if dtype == object:
-        return _INFERRED.get(pdt.infer_dtype(series, skipna=True), UNSUPPORTED)
-    if pdt.is_bool_dtype(dtype):
-        return BOOLEAN
-    if pdt.is_datetime64_any_dtype(dtype):
-        return DATETIME
-    if pdt.is_timedelta64_dtype(dtype):
-        return NUMERIC
-    if pdt.is_complex_dtype(dtype):
-        return UNSUPPORTED
-    if pdt.is_numeric_dtype(dtype):
-        return NUMERIC
-    if pdt.is_string_dtype(dtype):
-        return CATEGORICAL
-    return UNSUPPORTED
 
 
 def json_number(value: Any) -> float | int | None:

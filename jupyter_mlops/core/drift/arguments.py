@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ class Job:
     threshold: float | None = None  # per column
     bins: int = 10
     test_thresholds: dict[str, float] = field(default_factory=dict)
+    #: the reference column's entry of a stored dataset profile, used instead of
+    #: ``reference`` (see ``sources``)
+    profile: dict[str, Any] | None = None
 
 
 def check_arguments(

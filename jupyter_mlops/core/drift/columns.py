@@ -84,6 +84,30 @@ class NumericSide:
     n_rows: int
     n_missing: int
     n_inf: int
+    #: set when ``values`` is a quantile sketch standing for this many values
+    #: (a stored dataset profile); the tests on it are then approximate
+    approx_n: int | None = None
+    #: the reference's standard deviation (ddof=0) when ``values`` is a sketch
+    std: float | None = None
+    #: exact distinct values and counts when known apart from ``values``
+    distinct: tuple[np.ndarray, np.ndarray] | None = None
+    #: the exact number of distinct values when ``values`` is a sketch
+    known_distinct: int | None = None
+
+    @property
+    def n_values(self) -> int:
+        """How many finite values this side stands for."""
+        return self.approx_n if self.approx_n is not None else int(self.values.size)
+
+    def n_distinct(self) -> int:
+        if self.distinct is not None:
+            return int(self.distinct[0].size)
+        if self.known_distinct is not None:
+            return self.known_distinct
+        return n_distinct_sorted(self.values)
+
+    def distinct_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.distinct if self.distinct is not None else sorted_categories(self.values)
 
 
 @dataclass

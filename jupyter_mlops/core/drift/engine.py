@@ -50,6 +50,7 @@ from __future__ import annotations
 import os
 from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,39 +82,95 @@ def drift(
     sample: int | None = None,
     bins: int = 10,
     random_state: int = 0,
+    *,
+    reference_mode: str = "exact",
+    record: bool | None = None,
+    log_to_run: bool = True,
+    workspace: Any = None,
+    origin: str = "python",
 ) -> DriftReport:
     """Per-column drift between ``reference`` and ``current`` plus a dataset verdict.
 
+    ``reference`` and ``current`` are DataFrames or dataset versions
+    (``"name@version"``, ``"name"`` for the latest, or a ``DatasetVersion``);
+    a reference version is read from its stored profile where that is exact
+    and ``reference_mode`` says how to treat the rest (see ``sources``).
     ``tests`` is one test name for every column or ``{column: test}``;
     ``column_kinds`` forces a kind per column (one of ``columns.KINDS``);
     ``sample`` draws that many rows from each side (seeded by
     ``random_state``) only when given. The dataset drifts when the share of
     drifted columns, among those with a verdict, is at least ``drift_share``.
+
+    ``record`` keeps the check in the workspace's drift history (default:
+    when a side is a dataset version, the only case with names to file it
+    under; ``origin`` is stored with it, surfaces pass their name);
+    ``log_to_run`` logs it to the active tracking run, if any.
     """
+    if isinstance(reference, pd.DataFrame) and isinstance(current, pd.DataFrame) and not record:
+        report = compare_frames(reference, current, columns, column_kinds, tests, thresholds,
+                                drift_share, sample, bins, random_state)
+    else:
+        from .sources import compare_sources
+
+        report = compare_sources(
+            reference, current, columns=columns, column_kinds=column_kinds, tests=tests,
+            thresholds=thresholds, drift_share=drift_share, sample=sample, bins=bins,
+            random_state=random_state, reference_mode=reference_mode, record=record,
+            workspace=workspace, origin=origin)
+    if log_to_run:
+        from .runlog import log_to_active_run
+
+        log_to_active_run(report)
+    return report
+
+
+def compare_frames(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    columns: Sequence[Hashable] | None = None,
+    column_kinds: Mapping[Hashable, str] | None = None,
+    tests: str | Mapping[Hashable, str] | None = None,
+    thresholds: Mapping[Hashable, float] | None = None,
+    drift_share: float = 0.5,
+    sample: int | None = None,
+    bins: int = 10,
+    random_state: int = 0,
+) -> DriftReport:
+    """The engine proper on two DataFrames: no recording, no logging."""
     check_arguments(reference, current, bins, drift_share, sample)
     if sample is not None:
         reference = sample_rows(reference, int(sample), random_state)
         current = sample_rows(current, int(sample), random_state + 1)
     jobs = plan_jobs(reference, current, columns, column_kinds, tests, thresholds, int(bins))
-    cells = (len(reference) + len(current)) * len(jobs)
-    workers = min(2, os.cpu_count() or 1)
-    if workers > 1 and len(jobs) > 1 and cells >= PARALLEL_MIN_CELLS:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_analyse_safely, jobs))  # map keeps column order
-    else:
-        results = [_analyse_safely(job) for job in jobs]
+    results = run_jobs(jobs, (len(reference) + len(current)) * len(jobs))
     return DriftReport(
         columns=results,
         drift_share=float(drift_share),
-        options={
-            "bins": int(bins),
-            "sample": None if sample is None else int(sample),
-            "random_state": int(random_state),
-            "reference_rows": len(reference),
-            "current_rows": len(current),
-            "thresholds": {str(k): float(v) for k, v in (thresholds or {}).items()},
-        },
+        options=report_options(bins, sample, random_state, len(reference), len(current),
+                               thresholds),
     )
+
+
+def report_options(bins: int, sample: int | None, random_state: int, reference_rows: int,
+                   current_rows: int, thresholds: Mapping[Hashable, float] | None
+                   ) -> dict[str, Any]:
+    return {
+        "bins": int(bins),
+        "sample": None if sample is None else int(sample),
+        "random_state": int(random_state),
+        "reference_rows": int(reference_rows),
+        "current_rows": int(current_rows),
+        "thresholds": {str(k): float(v) for k, v in (thresholds or {}).items()},
+    }
+
+
+def run_jobs(jobs: list[Job], cells: int) -> list[ColumnDrift]:
+    """Analyse every column, on two threads when the data is large enough to pay off."""
+    workers = min(2, os.cpu_count() or 1)
+    if workers > 1 and len(jobs) > 1 and cells >= PARALLEL_MIN_CELLS:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(_analyse_safely, jobs))  # map keeps column order
+    return [_analyse_safely(job) for job in jobs]
 
 
 # ------------------------------------------------------------------- analysis
@@ -122,6 +179,10 @@ def drift(
 def _analyse_safely(job: Job) -> ColumnDrift:
     """Analyse one column; unexpected data must cost a row, not the whole report."""
     try:
+        if job.profile is not None:
+            from .profiled import analyse_profiled
+
+            return analyse_profiled(job)
         return _analyse(job)
     except Exception as exc:  # noqa: BLE001 - reported in the row, by design
         return ColumnDrift(name=str(job.name), kind="unknown", reason=f"error: {exc!r}")
@@ -209,10 +270,11 @@ def _no_values(result: ColumnDrift, rows: tuple[int, int], valid: tuple[int, int
     return False
 
 
-def _numeric(job: Job, result: ColumnDrift) -> ColumnDrift:
-    ref = C.numeric_side(job.reference, result.kind)
+def _numeric(job: Job, result: ColumnDrift, ref: C.NumericSide | None = None) -> ColumnDrift:
+    """``ref`` may come precomputed (from a stored profile, possibly as a sketch)."""
+    ref = ref if ref is not None else C.numeric_side(job.reference, result.kind)
     cur = C.numeric_side(job.current, result.kind)
-    result.n_reference, result.n_current = ref.values.size, cur.values.size
+    result.n_reference, result.n_current = ref.n_values, cur.values.size
     result.nan_share_reference = ref.n_missing / ref.n_rows if ref.n_rows else None
     result.nan_share_current = cur.n_missing / cur.n_rows if cur.n_rows else None
     result.inf_reference, result.inf_current = ref.n_inf, cur.n_inf
@@ -220,27 +282,39 @@ def _numeric(job: Job, result: ColumnDrift) -> ColumnDrift:
         _note(result, f"infinite values dropped: {ref.n_inf} in reference, {cur.n_inf} in current")
     if _no_values(result, (ref.n_rows, cur.n_rows), (ref.values.size, cur.values.size)):
         return result
-    n_distinct = C.n_distinct_sorted(ref.values)
+    n_distinct = ref.n_distinct()
     low_cardinality = n_distinct <= LOW_CARDINALITY
-    test = job.test or _default_test(ref.values.size, low_cardinality)
-    result.summary = _histogram(ref.values, cur.values)
+    test = job.test or _default_test(ref.n_values, low_cardinality)
+    sketch = ref.approx_n is not None  # ref.values is a profile's quantile sketch
+    result.summary = _histogram(ref, cur.values)
     if test in S.SORTED_TESTS:
-        if test == "ks":
+        if test == "ks" and sketch:
+            stat = S.ks_sketch(ref.values, cur.values)
+            p = S.ks_pvalue(stat, ref.n_values, cur.values.size)[1]  # the real sample size
+        elif test == "ks":
             stat, p = S.ks(ref.values, cur.values)
+        elif sketch:
+            spread = max(ref.std or 0.0, S.WASSERSTEIN_MIN_STD)
+            stat, p = S.wasserstein_sketch(ref.values, cur.values) / spread, None
         else:
             stat, p = S.wasserstein(ref.values, cur.values), None
+        result.approximate = sketch
         _verdict(result, job, test, stat, p)
     elif test == "z" and max(n_distinct, C.n_distinct_sorted(cur.values)) > 2:
         result.test, result.threshold = test, _threshold(job, test)
         _note(result, "z test needs a binary column")
     elif low_cardinality or test == "z":
-        labels, rc, cc = C.align_sorted(
-            *C.sorted_categories(ref.values), *C.sorted_categories(cur.values)
-        )
+        labels, rc, cc = C.align_sorted(*ref.distinct_counts(), *C.sorted_categories(cur.values))
+        result.approximate = ref.approx_n is not None and ref.distinct is None
         _count_test(job, result, test, labels, rc, cc)
     else:
         edges = S.quantile_edges(ref.values, job.bins)
-        rc, cc = S.binned_counts(ref.values, edges), S.binned_counts(cur.values, edges)
+        if sketch:
+            rc = S.sketch_binned_counts(ref.values, edges, ref.n_values)
+            result.approximate = True
+        else:
+            rc = S.binned_counts(ref.values, edges)
+        cc = S.binned_counts(cur.values, edges)
         lo, hi = min(ref.values[0], cur.values[0]), max(ref.values[-1], cur.values[-1])
         outer = np.concatenate(([lo], edges, [hi])).tolist()
         result.bins = Summary("histogram", rc.tolist(), cc.tolist(), edges=outer)
@@ -251,11 +325,14 @@ def _numeric(job: Job, result: ColumnDrift) -> ColumnDrift:
     return result
 
 
-def _categorical(job: Job, result: ColumnDrift, auto_kind: bool) -> ColumnDrift:
-    ref = C.categorical_side(job.reference)
+def _categorical(job: Job, result: ColumnDrift, auto_kind: bool,
+                 ref: C.CategoricalSide | None = None) -> ColumnDrift:
+    """``ref`` may come precomputed from a stored profile (whose kind already says text)."""
+    from_profile = ref is not None
+    ref = ref if ref is not None else C.categorical_side(job.reference)
     result.nan_share_reference = ref.n_missing / ref.n_rows if ref.n_rows else None
     result.n_reference = int(ref.counts.sum())
-    declared_categorical = isinstance(job.reference.dtype, pd.CategoricalDtype)
+    declared_categorical = from_profile or isinstance(job.reference.dtype, pd.CategoricalDtype)
     if auto_kind and job.test is None and not declared_categorical and C.looks_like_text(ref):
         result.kind = C.TEXT
         result.reason = (
@@ -318,15 +395,24 @@ def _mark_constant(result: ColumnDrift, in_reference: bool, in_both: bool) -> No
 # ---------------------------------------------------------------- summaries
 
 
-def _histogram(ref: np.ndarray, cur: np.ndarray) -> Summary:
-    """Equal-width histogram of both sides over their joint range, for plots."""
+def _histogram(ref_side: C.NumericSide, cur: np.ndarray) -> Summary:
+    """Equal-width histogram of both sides over their joint range, for plots.
+
+    A reference given as a sketch gets counts estimated from it for the
+    values it stands for (the row is flagged approximate then).
+    """
+    ref = ref_side.values
     lo, hi = float(min(ref[0], cur[0])), float(max(ref[-1], cur[-1]))
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, PLOT_BINS + 1)
+    if ref_side.approx_n is not None:
+        ref_counts = S.sketch_binned_counts(ref, edges[1:-1], ref_side.approx_n)
+    else:
+        ref_counts = S.histogram_counts(ref, edges)
     return Summary(
         "histogram",
-        S.histogram_counts(ref, edges).tolist(),
+        ref_counts.tolist(),
         S.histogram_counts(cur, edges).tolist(),
         edges=edges.tolist(),
     )

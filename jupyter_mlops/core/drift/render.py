@@ -162,7 +162,7 @@ def report_table_html(report: DriftReport) -> str:
             c.name,
             c.kind,
             c.test or "",
-            _fmt(c.statistic, ".4g"),
+            ("≈ " if c.approximate else "") + _fmt(c.statistic, ".4g"),
             _fmt(c.p_value, ".3g"),
             _fmt(c.threshold, ".3g"),
         ]

@@ -48,7 +48,9 @@ class ColumnDrift:
     ``n_current`` count the values actually compared (missing and infinite
     values dropped); ``inf_*`` count the infinities dropped. ``summary`` feeds
     the plots; ``bins`` holds the reference-quantile bins a binned test used
-    on a numeric column.
+    on a numeric column. ``approximate`` is true when the reference side came
+    from a stored profile's quantile sketch rather than the values themselves
+    (see ``sources``).
     """
 
     name: str
@@ -67,6 +69,7 @@ class ColumnDrift:
     inf_current: int = 0
     unseen_categories: list[str] = field(default_factory=list)
     n_unseen: int = 0
+    approximate: bool = False
     summary: Summary | None = None
     bins: Summary | None = None
 
@@ -103,6 +106,7 @@ FRAME_COLUMNS = (
     "inf_current",
     "n_unseen",
     "unseen_categories",
+    "approximate",
 )
 
 

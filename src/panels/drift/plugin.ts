@@ -1,0 +1,85 @@
+/**
+ * The Drift panel plugin: the "Open Drift" command (in the palette under
+ * MLOps) opening one main-area widget, restored across reloads. When the
+ * Datasets panel is there, a version it marks "use as drift reference"
+ * becomes the panel's reference.
+ */
+
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { LabIcon } from '@jupyterlab/ui-components';
+
+import { DriftAPI } from '../../api/drift';
+import { DriftCommandIDs, PALETTE_CATEGORY } from '../../commands';
+import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
+import { IDatasetReferences } from '../datasets/tokens';
+import { DriftModel } from './model';
+import { DriftPanel } from './view';
+
+const driftIcon = new LabIcon({
+  name: 'jupyter-mlops:drift',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16">' +
+    '<path class="jp-icon3" fill="#616161" d="M3 17h3v3H3zm5-5h3v8H8zm5 3h3v5h-3zm5-9h3v14h-3z' +
+    'M3 9.5l5-4 5 3 6-5 1.2 1.5-7 5.8-5-3-4 3.2z"/></svg>'
+});
+
+export const driftPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_PREFIX}:drift`,
+  description: 'The Drift panel: compare dataset versions, with plots and a history of checks.',
+  autoStart: true,
+  requires: [IMLOpsClient],
+  optional: [ICommandPalette, ILayoutRestorer, IDatasetReferences],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IMLOpsClient,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    references: IDatasetReferences | null
+  ): void => {
+    const model = new DriftModel(new DriftAPI(client));
+    const tracker = new WidgetTracker<MainAreaWidget<DriftPanel>>({
+      namespace: 'mlops-drift'
+    });
+    references?.chosen.connect((_, reference) => {
+      void model.pick('reference', reference.name, reference.version);
+    });
+
+    let widget: MainAreaWidget<DriftPanel> | null = null;
+    app.commands.addCommand(DriftCommandIDs.open, {
+      label: 'Open Drift',
+      caption: 'Compare two dataset versions column by column, with plots',
+      icon: driftIcon,
+      execute: async () => {
+        if (!widget || widget.isDisposed) {
+          widget = new MainAreaWidget({ content: new DriftPanel(model) });
+          widget.id = 'jp-mlops-drift';
+          widget.title.label = 'Drift';
+          widget.title.icon = driftIcon;
+          widget.title.closable = true;
+          void tracker.add(widget);
+        }
+        if (!widget.isAttached) {
+          app.shell.add(widget, 'main');
+        }
+        app.shell.activateById(widget.id);
+        await model.refresh();
+        const last = references?.last;
+        if (last && !model.check) {
+          await model.pick('reference', last.name, last.version);
+        }
+      }
+    });
+    palette?.addItem({ command: DriftCommandIDs.open, category: PALETTE_CATEGORY });
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: DriftCommandIDs.open,
+        name: () => 'drift'
+      });
+    }
+  }
+};
