@@ -198,7 +198,7 @@ def test_committed_json_schema_is_the_generated_one():
     committed = default_schema_path()
     assert committed.is_file(), "run: python -m jupyter_mlops.core.pipelines.spec --write-schema"
     assert committed.read_text(encoding="utf-8") == schema_text(), \
-        "schema/spec/pipeline.schema.json is stale: python -m jupyter_mlops.core.pipelines.spec " \
+        "jupyter_mlops/core/pipelines/pipeline.schema.json is stale: python -m jupyter_mlops.core.pipelines.spec " \
         "--write-schema"
     schema = json.loads(schema_text())
     assert schema["additionalProperties"] is False

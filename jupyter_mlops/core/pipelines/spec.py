@@ -21,7 +21,7 @@ concurrency: forbid
 Every error names the file, the line and the reason (YAML syntax, schema,
 unknown step, cycle, missing notebook, bad cron), so an editor, the CLI and
 the panel can point at it. The JSON schema of this model is committed as
-`schema/spec/pipeline.schema.json` (`python -m jupyter_mlops.core.pipelines.spec
+`jupyter_mlops/core/pipelines/pipeline.schema.json` (not under schema/: JupyterLab would take it for a settings schema) (`python -m jupyter_mlops.core.pipelines.spec
 --write-schema` regenerates it).
 """
 
@@ -859,7 +859,7 @@ def schema_text() -> str:
 
 
 def default_schema_path() -> Path:
-    return Path(__file__).resolve().parents[3] / "schema" / "spec" / "pipeline.schema.json"
+    return Path(__file__).resolve().parent / "pipeline.schema.json"
 
 
 def utc_now() -> datetime:
