@@ -11,6 +11,11 @@ export namespace CommandIDs {
 /** The command palette category of every MLOps command. */
 export const PALETTE_CATEGORY = 'MLOps';
 
+/** Commands of the Experiments panel; its plugin adds them to the palette itself. */
+export namespace ExperimentsCommandIDs {
+  export const open = 'mlops:open-experiments';
+}
+
 /** Commands of the Datasets panel; its plugin adds them to the palette itself. */
 export namespace DatasetsCommandIDs {
   export const open = 'mlops:open-datasets';

@@ -16,6 +16,7 @@ import { MLOpsClient } from './api';
 import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { mlopsIcon } from './icons';
 import { OverviewPanel } from './panels/overview';
+import { experimentsPlugin } from './panels/experiments/plugin';
 import { datasetsPlugin } from './panels/datasets/plugin';
 import { driftPlugin } from './panels/drift/plugin';
 import { OverviewModel } from './panels/overviewModel';
@@ -119,4 +120,10 @@ export { API_PREFIX, MLOpsClient } from './api/client';
 export * from './api/errors';
 export * from './api/types';
 export * from './tokens';
-export default [clientPlugin, panelPlugin, datasetsPlugin, driftPlugin];
+export default [
+  clientPlugin,
+  panelPlugin,
+  experimentsPlugin,
+  datasetsPlugin,
+  driftPlugin
+];

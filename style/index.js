@@ -1,3 +1,4 @@
 import './base.css';
+import './experiments.css';
 import './datasets.css';
 import './drift.css';

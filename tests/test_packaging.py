@@ -42,3 +42,15 @@ def test_wheel_ships_the_migrations(wheel_names: set[str]) -> None:
     for name in ("migrations/env.py", "migrations/script.py.mako",
                  "migrations/versions/0001_initial.py", "migrations/versions/0002_event_actor.py"):
         assert f"jupyter_mlops/core/db/{name}" in wheel_names, name
+
+
+def test_schema_folder_holds_only_settings_of_real_plugins() -> None:
+    """JupyterLab serves every JSON under schema/ as a plugin's settings: a stray file there
+    (a data schema, a sub-folder) breaks the settings API and with it the whole page."""
+    schema_dir = ROOT / "schema"
+    sources = "\n".join(p.read_text() for p in (ROOT / "src").rglob("*.ts*"))
+    assert not [p for p in schema_dir.iterdir() if p.is_dir()], "no sub-folders in schema/"
+    for schema in schema_dir.glob("*.json"):
+        plugin = schema.stem
+        assert (f"${{PLUGIN_PREFIX}}:{plugin}" in sources
+                or f"jupyter-mlops:{plugin}" in sources), f"no plugin for schema/{schema.name}"

@@ -40,6 +40,7 @@ class Route:
         return f"/{PREFIX}/{self.openapi if self.openapi is not None else self.pattern}"
 
 
+from .experiments_handlers import EXPERIMENTS_ROUTES  # noqa: E402 - needs Route above
 from .datasets_handlers import DATASETS_ROUTES  # noqa: E402 - needs Route above
 from .drift_handlers import DRIFT_ROUTES  # noqa: E402 - needs Route above
 
@@ -47,6 +48,7 @@ ROUTES: tuple[Route, ...] = (
     Route("config", ConfigHandler, "core"),
     Route("health", HealthHandler, "core"),
     Route("events", EventsHandler, "core"),
+    *EXPERIMENTS_ROUTES,
     *DATASETS_ROUTES,
     *DRIFT_ROUTES,
 )
