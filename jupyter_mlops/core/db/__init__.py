@@ -5,6 +5,7 @@ Capabilities add their tables here through new migrations, never by
 """
 
 from . import dataset_models  # noqa: F401 - registers the datasets tables on Base.metadata
+from . import deploy_models  # noqa: F401 - registers the deployment tables on Base.metadata
 from . import drift_models  # noqa: F401 - registers the drift-check table on Base.metadata
 from . import registry_models  # noqa: F401 - registers the registry tables on Base.metadata
 from . import pipeline_models  # noqa: F401 - registers the pipeline tables on Base.metadata
