@@ -120,7 +120,9 @@ cmd_demo() {
 cmd_test() {
   install_dev
   check_enabled
-  [ -x /usr/bin/chromium ] || apt_install chromium
+  # chromium for the browser tests; docker.io and debootstrap for the docker deploy target,
+  # whose tests start the engine and build their own base image
+  apt_install chromium docker.io debootstrap
   step "Installing the browser test tools (ui-tests)"
   (cd ui-tests && logged npm-ci npm ci --no-audit --no-fund)
 

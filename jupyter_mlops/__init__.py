@@ -44,6 +44,9 @@ _LAZY: dict[str, str] = {
         "set_alias", "remove_alias", "promote", "alias_history", "protect_alias",
         "unprotect_alias", "protected_aliases", "gate", "list_gate_results", "get_gate_result",
         "lineage", "ModelVersion", "GateResult", "LineageGraph")},
+    **{name: "jupyter_mlops.core.deploy" for name in (
+        "deploy", "deployments", "get_deployment", "Deployment", "read_predictions",
+        "prediction_frame", "shadow_comparison")},
     "drift": "jupyter_mlops.core.drift",
     "DriftReport": "jupyter_mlops.core.drift",
     "drift_explorer": "jupyter_mlops.drift_magics",

@@ -63,6 +63,7 @@ class MLOpsMagics(Magics):
 
 def register(ipython: Any) -> None:
     from .dataset_magics import register_dataset_magics
+    from .deploy_magics import register_deploy_magics
     from .drift_magics import register_drift_magics
     from .pipeline_magics import register_pipeline_magics
     from .registry_magics import register_registry_magics
@@ -71,6 +72,7 @@ def register(ipython: Any) -> None:
     ipython.register_magics(MLOpsMagics)
     ipython.register_magics(TrackingMagics)
     register_dataset_magics(ipython)
+    register_deploy_magics(ipython)
     register_drift_magics(ipython)
     register_pipeline_magics(ipython)
     register_registry_magics(ipython)
