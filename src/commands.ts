@@ -25,3 +25,20 @@ export namespace DatasetsCommandIDs {
 export namespace DriftCommandIDs {
   export const open = 'mlops:open-drift';
 }
+
+/** Commands of the Pipelines panel and the notebook "Run as pipeline" entries. */
+export namespace PipelinesCommandIDs {
+  export const open = 'mlops:open-pipelines';
+  export const runNotebook = 'mlops:run-notebook-as-pipeline';
+  export const scheduleNotebook = 'mlops:schedule-notebook';
+}
+
+/** Commands of the Models panel (registry and deployments). */
+export namespace ModelsCommandIDs {
+  export const open = 'mlops:open-models';
+}
+
+/** Commands of the Timeline panel (activity, monitors and alerts). */
+export namespace TimelineCommandIDs {
+  export const open = 'mlops:open-timeline';
+}

@@ -19,6 +19,9 @@ import { OverviewPanel } from './panels/overview';
 import { experimentsPlugin } from './panels/experiments/plugin';
 import { datasetsPlugin } from './panels/datasets/plugin';
 import { driftPlugin } from './panels/drift/plugin';
+import { pipelinesPlugin } from './panels/pipelines/plugin';
+import { modelsPlugin } from './panels/models/plugin';
+import { timelinePlugin } from './panels/timeline/plugin';
 import { OverviewModel } from './panels/overviewModel';
 import { IMLOpsClient, PLUGIN_PREFIX } from './tokens';
 
@@ -125,5 +128,8 @@ export default [
   panelPlugin,
   experimentsPlugin,
   datasetsPlugin,
-  driftPlugin
+  driftPlugin,
+  pipelinesPlugin,
+  modelsPlugin,
+  timelinePlugin
 ];

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Unicode, default
+from traitlets import Bool, Unicode, default
 
 from ..core.workspace import ENV_MLFLOW_TRACKING_URI, ENV_TRACKING_URI, Workspace
 from .base import WORKSPACE_SETTING
@@ -38,6 +38,20 @@ class MLOps(ExtensionApp):
         help="Artifact root for experiments the workbench creates. Default: <workspace>/.mlops/artifacts.",
     )
 
+    run_scheduler = Bool(
+        True, config=True,
+        help="Run the pipeline scheduler (schedules, triggers, reconciling dead runs) inside "
+             "the server. Turn off when a headless `jupyter mlops scheduler` does it.",
+    )
+    reconcile_deployments = Bool(
+        True, config=True,
+        help="At start, re-attach running deployments and restart those whose processes died.",
+    )
+    run_monitors = Bool(
+        True, config=True,
+        help="Run the drift monitors of deployments inside the server.",
+    )
+
     @default("tracking_uri")
     def _default_tracking_uri(self) -> str:
         return os.environ.get(ENV_TRACKING_URI) or os.environ.get(ENV_MLFLOW_TRACKING_URI, "")
@@ -56,7 +70,10 @@ class MLOps(ExtensionApp):
         # kernels and pipeline steps started by this server inherit the environment,
         # which is how `import jupyter_mlops` in a notebook finds this same workspace
         workspace.export_environ()
-        self.settings.update({WORKSPACE_SETTING: workspace, "mlops_routes": ROUTES})
+        self.settings.update({WORKSPACE_SETTING: workspace, "mlops_routes": ROUTES, "mlops_app": self})
+        from .background import start_all
+
+        self._background = start_all(self, workspace)
         self.log.info("jupyter-mlops workspace: %s (state %s, tracking %s)",
                       workspace.root, workspace.info()["state_db"],
                       workspace.info()["tracking_uri"])
@@ -68,6 +85,9 @@ class MLOps(ExtensionApp):
         )
 
     async def stop_extension(self) -> None:
+        from .background import stop_all
+
+        await stop_all(self, getattr(self, "_background", []))
         workspace: Workspace | None = self.settings.get(WORKSPACE_SETTING)
         if workspace is not None:
             workspace.close()

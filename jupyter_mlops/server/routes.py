@@ -43,6 +43,10 @@ class Route:
 from .experiments_handlers import EXPERIMENTS_ROUTES  # noqa: E402 - needs Route above
 from .datasets_handlers import DATASETS_ROUTES  # noqa: E402 - needs Route above
 from .drift_handlers import DRIFT_ROUTES  # noqa: E402 - needs Route above
+from .pipelines_handlers import PIPELINES_ROUTES  # noqa: E402 - needs Route above
+from .registry_handlers import REGISTRY_ROUTES  # noqa: E402 - needs Route above
+from .deploy_handlers import DEPLOY_ROUTES  # noqa: E402 - needs Route above
+from .monitor_handlers import MONITOR_ROUTES  # noqa: E402 - needs Route above
 
 ROUTES: tuple[Route, ...] = (
     Route("config", ConfigHandler, "core"),
@@ -51,4 +55,8 @@ ROUTES: tuple[Route, ...] = (
     *EXPERIMENTS_ROUTES,
     *DATASETS_ROUTES,
     *DRIFT_ROUTES,
+    *PIPELINES_ROUTES,
+    *REGISTRY_ROUTES,
+    *DEPLOY_ROUTES,
+    *MONITOR_ROUTES,
 )

@@ -1,0 +1,5 @@
+"""Registry routes (placeholder until the capability lands its handlers)."""
+
+from __future__ import annotations
+
+REGISTRY_ROUTES: tuple = ()
