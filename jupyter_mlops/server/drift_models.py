@@ -23,7 +23,9 @@ class DriftCheckCreate(StrictModel):
                            description="Dataset version: 'name@version' (a tag, a hash prefix "
                                        "or 'latest'), or 'name' for the latest")
     current: str = Field(..., min_length=1, max_length=300,
-                         description="Dataset version compared with the reference")
+                         description="Dataset version compared with the reference, or a "
+                                     "deployment's prediction log: 'deployment:<name>@1h' "
+                                     "(a duration) or '@500' (the last requests)")
     columns: list[str] | None = Field(None, description="Only these columns (default: all)")
     tests: TestName | dict[str, TestName] | None = Field(
         None, description="One test for every column, or {column: test}; default per kind "

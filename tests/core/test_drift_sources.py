@@ -149,7 +149,7 @@ def test_unknown_references_and_bad_arguments(ws, versions):
         drift("sales@baseline", "sales", tests={"missing": "psi"}, workspace=ws)
     with pytest.raises(InvalidInput, match="reference_mode"):
         drift("sales@baseline", "sales", reference_mode="guess", workspace=ws)
-    with pytest.raises(InvalidInput, match="reference must be a pandas DataFrame or a dataset"):
+    with pytest.raises(InvalidInput, match="reference must be a pandas DataFrame, a dataset version"):
         drift(42, "sales", workspace=ws)
 
 

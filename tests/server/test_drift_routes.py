@@ -143,3 +143,30 @@ async def test_the_capability_is_served(jp_fetch) -> None:
     code, config = await call(jp_fetch, "config")
     drift = next(c for c in config["capabilities"] if c["id"] == "drift")
     assert drift["available"] is True
+
+
+async def test_a_deployment_window_is_a_current_side(jp_fetch, versions, jp_root_dir) -> None:
+    """The router's own log writer fills the server workspace's log; REST reads a window."""
+    import time
+
+    from jupyter_mlops.core.deploy.predictions import PredictionLog, deployment_log_dir
+
+    ws = Workspace.resolve(jp_root_dir)
+    log = PredictionLog(deployment_log_dir(ws.predictions_dir, "sales-api"))
+    rng = np.random.default_rng(5)
+    for i in range(30):
+        rows = [{"amount": float(a), "region": "N"} for a in rng.normal(16, 2, 20)]
+        log.append(time.time() - 60, f"r{i}", "m/1", "stable", 200, 1.0, False,
+                   "application/json", json.dumps({"dataframe_records": rows}).encode(),
+                   json.dumps({"predictions": [1] * 20}).encode(), None)
+    log.flush()
+    code, check = await call(jp_fetch, "drift", method="POST",
+                             body={"reference": "sales@baseline",
+                                   "current": "deployment:sales-api@1h"})
+    assert code == 201, check
+    assert check["current"] == "deployment:sales-api@1h"
+    assert check["current_dataset"] == "deployment:sales-api"
+    assert "amount" in check["drifted_columns"]
+    code, err = await call(jp_fetch, "drift", method="POST",
+                           body={"reference": "sales@baseline", "current": "deployment:nope@1h"})
+    assert code == 404 and "nope" in err["message"]

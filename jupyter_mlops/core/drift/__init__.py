@@ -8,7 +8,9 @@ Test choice, thresholds and edge-case handling are documented in
 KS p-value regimes) in :mod:`.stats`. Dataset versions as sides
 (``drift("sales@v1", "sales@v2")``) and what is read from the stored profile
 are described in :mod:`.sources`; the kept history of checks
-(``list_checks``/``get_check``) in :mod:`.history`. Importing this package
+(``list_checks``/``get_check``) in :mod:`.history`; a deployment's prediction
+log as a side (``"deployment:churn-api@1h"``) in :mod:`.deployment_side`;
+performance per window once labels are known in :mod:`.concept`. Importing this package
 does not import scipy.stats, plotly or SQLAlchemy; they load on first use.
 """
 
@@ -23,6 +25,10 @@ _HISTORY = ("DriftCheck", "get_check", "list_checks", "record_check")
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("concept_drift", "ConceptDriftReport"):
+        from . import concept
+
+        return getattr(concept, name)
     if name in _HISTORY:
         from . import history
 
@@ -32,6 +38,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     *_HISTORY,
+    "ConceptDriftReport",
+    "concept_drift",
     "DEFAULT_THRESHOLDS",
     "DISTANCE_TESTS",
     "P_VALUE_TESTS",

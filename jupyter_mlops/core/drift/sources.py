@@ -1,4 +1,7 @@
-"""Where drift's two sides come from: DataFrames or dataset versions.
+"""Where drift's two sides come from: DataFrames, dataset versions, deployment logs.
+
+A side given as ``"deployment:name@window"`` is a window of a deployment's
+prediction log (see ``deployment_side``): drift's "current" data in production.
 
 A side given as ``"name@version"`` (``"name"`` alone means ``latest``; the
 version is anything ``get_version`` accepts: a tag or a hash prefix) or as a
@@ -74,16 +77,26 @@ class Side:
     label: str
     frame: pd.DataFrame | None = None
     version: Any = None  # datasets.DatasetVersion
+    deployment: str | None = None  # "deployment:<name>" for a prediction-log window
+    window: str | None = None
 
     @property
     def dataset(self) -> str | None:
+        if self.deployment is not None:
+            return self.deployment
         return self.version.name if self.version is not None else None
 
+    @property
+    def recorded(self) -> bool:
+        """Checks on stored data (a version, a deployment's log) go to the history."""
+        return self.version is not None or self.deployment is not None
+
     def provenance(self) -> dict[str, Any]:
+        version = self.version.version if self.version is not None else self.window
         return {
             self.role: self.label,
             f"{self.role}_dataset": self.dataset,
-            f"{self.role}_version": self.version.version if self.version is not None else None,
+            f"{self.role}_version": version,
         }
 
 
@@ -103,6 +116,11 @@ def resolve_side(value: Any, role: str, workspace: Any) -> Side:
     """A DataFrame as is; a reference string or DatasetVersion looked up in the catalogue."""
     if isinstance(value, pd.DataFrame):
         return Side(role, "DataFrame", frame=value)
+    from .deployment_side import deployment_side, is_deployment_ref
+
+    if is_deployment_ref(value):
+        frame, label, window = deployment_side(value, role, workspace)
+        return Side(role, label, frame=frame, deployment=label.partition("@")[0], window=window)
     from ..datasets import DatasetVersion, get_version
 
     if isinstance(value, DatasetVersion):
@@ -111,8 +129,9 @@ def resolve_side(value: Any, role: str, workspace: Any) -> Side:
         name, ref = parse_ref(value, role)
         version = get_version(name, ref, workspace)
     else:
-        raise InvalidInput(f"{role} must be a pandas DataFrame or a dataset version "
-                           f"('name@version'), got {type(value).__name__}")
+        raise InvalidInput(f"{role} must be a pandas DataFrame, a dataset version "
+                           "('name@version') or a deployment's prediction log "
+                           f"('deployment:name@1h'), got {type(value).__name__}")
     if version.kind == "folder":
         raise InvalidInput(f"{role}: {version.name}@{version.short} is a folder; drift "
                            "compares tables (a DataFrame snapshot or a CSV/Parquet/JSON file).")
@@ -194,7 +213,7 @@ def compare_sources(
     report.options.update(ref.provenance())
     report.options.update(cur.provenance())
     report.options["reference_mode"] = reference_mode if ref.version is not None else None
-    if record or (record is None and (ref.version is not None or cur.version is not None)):
+    if record or (record is None and (ref.recorded or cur.recorded)):
         from .history import record_check
 
         check = record_check(report, workspace=ws, origin=origin, actor=actor)
