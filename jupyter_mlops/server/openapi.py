@@ -6,6 +6,7 @@ need not run anything; a test regenerates it and fails when they differ.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -43,6 +44,34 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     return params
 
 
+_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>")
+
+
+def _group_regex(pattern: str, start: int) -> str:
+    """The regex of the named group whose body starts at `start` (balanced parentheses)."""
+    depth, i = 1, start
+    while i < len(pattern) and depth:
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        depth += {"(": 1, ")": -1}.get(pattern[i], 0)
+        i += 1
+    return pattern[start:i - 1]
+
+
+def _path_parameters(route: Any) -> list[dict[str, Any]]:
+    """`{name}` in the templated path, typed by the route's named regex group."""
+    groups = {m.group("name"): _group_regex(route.pattern, m.end())
+              for m in _GROUP.finditer(route.pattern)}
+    params = []
+    for name in re.findall(r"{(\w+)}", route.openapi_path):
+        schema: dict[str, Any] = {"type": "string"}
+        if name in groups:
+            schema["pattern"] = f"^{groups[name]}$"
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
 def build_document() -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorResponse}
     paths: dict[str, Any] = {}
@@ -71,6 +100,9 @@ def build_document() -> dict[str, Any]:
                 operation["responses"].setdefault(
                     status, {"description": text, "content": _json(ErrorResponse)})
             item[method] = operation
+        path_params = _path_parameters(route)
+        if path_params:
+            item = {"parameters": path_params, **item}
         paths[route.openapi_path] = item
     _, defs = models_json_schema(
         [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
