@@ -121,8 +121,9 @@ cmd_test() {
   install_dev
   check_enabled
   # chromium for the browser tests; docker.io and debootstrap for the docker deploy target,
-  # whose tests start the engine and build their own base image
-  apt_install chromium docker.io debootstrap
+  # whose tests start the engine and build their own base image; postgresql for the team
+  # set-up's test (a private cluster as the shared state DB)
+  apt_install chromium docker.io debootstrap postgresql
   step "Installing the browser test tools (ui-tests)"
   (cd ui-tests && logged npm-ci npm ci --no-audit --no-fund)
 

@@ -3,6 +3,9 @@
 The server, a kernel and a pipeline step may all open a new workspace at the
 same moment; for SQLite an exclusive file lock in `.mlops/` serialises the
 upgrade, and the migrations themselves are idempotent to the revision table.
+Servers of a team share a PostgreSQL state DB from different machines, where
+no file lock reaches: there a transaction-scoped advisory lock serialises the
+upgrade, and the second server finds the schema at head when it gets the lock.
 """
 
 from __future__ import annotations
@@ -16,11 +19,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 from ..errors import BackendUnavailable
 
 SCRIPT_LOCATION = str(Path(__file__).with_name("migrations"))
+#: the advisory lock id of migrations on PostgreSQL (any constant shared by every server)
+PG_MIGRATE_LOCK = 0x6D6C6F7073  # "mlops"
+
+
+def _server_lock(conn: Connection) -> None:
+    """Hold a DB-side lock until this transaction ends, where the DB offers one."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATE_LOCK})
 
 
 def alembic_config() -> Config:
@@ -70,6 +82,7 @@ def upgrade(engine: Engine, revision: str = "heads", lock_dir: Path | None = Non
     with _file_lock(lock_dir):
         try:
             with engine.begin() as conn:
+                _server_lock(conn)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
         except Exception as exc:
