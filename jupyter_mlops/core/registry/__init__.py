@@ -13,6 +13,11 @@ MLflow stays the source of truth for versions and the current aliases
 DB adds what MLflow lacks: the alias history, protected aliases and gate
 decisions. Every alias move and gate is also an activity-log event
 (`registry.alias`, `registry.gate`).
+
+Modules: `versions` (lookups that name what exists), `sources` (what a
+registration points at), `models` (registering, loading), `flavors` (logging a
+fitted object), `aliases` (moves, protection, history), `gate` (the decision)
+over `metrics`, `rules`, `scoring` and `results`, and `lineage`.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ export const datasetsPlugin: JupyterFrontEndPlugin<IDatasetReferences> = {
       label: 'Open Datasets',
       caption: 'Dataset snapshots: versions, profiles, diffs and validation',
       icon: tableRowsIcon,
-      execute: () => {
+      execute: async args => {
         if (!widget || widget.isDisposed) {
           const content = new DatasetsPanel(model, useAsDriftReference);
           widget = new MainAreaWidget({ content });
@@ -76,7 +76,16 @@ export const datasetsPlugin: JupyterFrontEndPlugin<IDatasetReferences> = {
           app.shell.add(widget, 'main');
         }
         app.shell.activateById(widget.id);
-        return model.refresh();
+        await model.refresh();
+        // other panels (lineage, timeline) open a given version: {name, version}
+        const name = typeof args?.name === 'string' ? args.name : '';
+        const version = typeof args?.version === 'string' ? args.version : '';
+        if (name) {
+          await model.selectDataset(name);
+          if (version) {
+            await model.selectVersion(version);
+          }
+        }
       }
     });
     palette?.addItem({ command: DatasetsCommandIDs.open, category: PALETTE_CATEGORY });

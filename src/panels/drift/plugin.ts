@@ -54,7 +54,7 @@ export const driftPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Open Drift',
       caption: 'Compare two dataset versions column by column, with plots',
       icon: driftIcon,
-      execute: async () => {
+      execute: async args => {
         if (!widget || widget.isDisposed) {
           widget = new MainAreaWidget({ content: new DriftPanel(model) });
           widget.id = 'jp-mlops-drift';
@@ -68,6 +68,12 @@ export const driftPlugin: JupyterFrontEndPlugin<void> = {
         }
         app.shell.activateById(widget.id);
         await model.refresh();
+        // the timeline opens one check: {checkId}
+        const checkId = Number(args?.checkId ?? NaN);
+        if (Number.isInteger(checkId) && checkId > 0) {
+          await model.open(checkId);
+          return;
+        }
         const last = references?.last;
         if (last && !model.check) {
           await model.pick('reference', last.name, last.version);

@@ -1,0 +1,159 @@
+/**
+ * The registry API module against a real Jupyter server running jupyter-mlops
+ * (see jest.globalSetup.js). A model with a champion (v1) and a challenger
+ * (v2), both real scikit-learn models, is seeded in the server's root by
+ * ui-tests/seed_models.py; the gate, the promotion, the alias history and the
+ * lineage then go through RegistryAPI.
+ */
+
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { ServerConnection } from '@jupyterlab/services';
+
+import { MLOpsClient, MLOpsRequestError } from '../api';
+import { RegistryAPI } from '../api/registry';
+
+const client = new MLOpsClient({
+  serverSettings: ServerConnection.makeSettings({
+    baseUrl: process.env.MLOPS_TEST_BASE_URL,
+    token: process.env.MLOPS_TEST_TOKEN
+  })
+});
+const api = new RegistryAPI(client);
+const REPO = path.resolve(__dirname, '..', '..');
+const VENV_PYTHON = path.join(REPO, '.venv', 'bin', 'python');
+const PYTHON = fs.existsSync(VENV_PYTHON) ? VENV_PYTHON : 'python3';
+const MODEL = 'jest-churn';
+
+interface ISeed {
+  model: string;
+  notebook: string;
+  train: string;
+  holdout: string;
+  holdout_name: string;
+  runs: { weak: string; strong: string };
+}
+
+async function failure(promise: Promise<unknown>): Promise<MLOpsRequestError> {
+  try {
+    await promise;
+  } catch (reason) {
+    expect(reason).toBeInstanceOf(MLOpsRequestError);
+    return reason as MLOpsRequestError;
+  }
+  throw new Error('expected the request to fail');
+}
+
+describe('RegistryAPI against the real server', () => {
+  let seed: ISeed;
+
+  beforeAll(() => {
+    const out = execFileSync(
+      PYTHON,
+      [path.join(REPO, 'ui-tests', 'seed_models.py'), process.env.MLOPS_TEST_ROOT as string, MODEL],
+      { encoding: 'utf-8', timeout: 240000 }
+    );
+    seed = JSON.parse(out.trim().split('\n').pop() as string) as ISeed;
+  }, 300000);
+
+  it('lists the model, its versions with aliases, metrics, datasets and notebook', async () => {
+    const models = await api.models();
+    const model = models.find(m => m.name === MODEL);
+    expect(model?.aliases).toEqual({ champion: 1, challenger: 2 });
+    expect(model?.protected).toEqual(['champion']);
+
+    const detail = await api.model(MODEL);
+    expect(detail.versions.map(v => v.version)).toEqual([2, 1]);
+    const v2 = detail.versions[0];
+    expect(v2.aliases).toEqual(['challenger']);
+    expect(v2.run_id).toBe(seed.runs.strong);
+    expect(v2.metrics.train_accuracy).toBeGreaterThan(0.5);
+    expect(v2.notebook_path).toBe(seed.notebook);
+    expect(v2.datasets.map(d => d.version)).toContain(seed.train);
+
+    const champion = await api.version(MODEL, 'champion');
+    expect(champion.version).toBe(1);
+    expect((await api.versions(MODEL)).length).toBe(2);
+  });
+
+  it('gates the challenger, promotes it with a reason and shows the move', async () => {
+    const result = await api.gate({
+      model: MODEL,
+      dataset: `${seed.holdout_name}@v1`,
+      metrics: { f1: { min_delta: 0.05 } }
+    });
+    expect(result.passed).toBe(true);
+    expect(result.promoted).toBe(false);
+    expect([result.challenger, result.champion]).toEqual([2, 1]);
+    expect(result.dataset).toBe(`${seed.holdout_name}@${seed.holdout}`);
+    expect(result.checks[0].metric).toBe('f1');
+    expect(result.checks[0].passed).toBe(true);
+    expect(result.verdict).toBe('PASSED');
+    expect((await api.getGate(result.id)).checks).toEqual(result.checks);
+    expect((await api.gates({ model: MODEL })).map(g => g.id)).toContain(result.id);
+
+    const refused = await failure(api.setAlias(MODEL, 'champion', 2));
+    expect(refused.status).toBe(409);
+    expect(refused.message).toContain('protected-alias');
+    const noReason = await failure(api.promote(MODEL, 'challenger', ' '));
+    expect(noReason.status).toBe(400);
+    expect(noReason.message).toContain('reason-required');
+
+    const moved = await api.promote(MODEL, 'challenger', `gate #${result.id} passed`);
+    expect(moved.moved).toBe(true);
+    expect(moved.alias.version).toBe(2);
+    const history = await api.aliases(MODEL, { alias: 'champion' });
+    expect(history.aliases.champion).toBe(2);
+    expect(history.history.map(m => [m.from_version, m.to_version, m.via, m.reason])).toEqual([
+      [1, 2, 'promote', `gate #${result.id} passed`],
+      [null, 1, 'promote', 'baseline']
+    ]);
+    expect((await api.alias(MODEL, 'champion')).history.length).toBe(2);
+
+    const staged = await api.setAlias(MODEL, 'staging', 1);
+    expect(staged.move?.via).toBe('set');
+    const removed = await api.removeAlias(MODEL, 'staging', 'done');
+    expect(removed.alias.version).toBeNull();
+  });
+
+  it('walks the lineage back to the run, the notebook and the training data', async () => {
+    const graph = await api.lineage(MODEL, 2);
+    expect(graph.root).toBe(`model:${MODEL}/2`);
+    const byKind = Object.fromEntries(graph.nodes.map(n => [n.kind, n]));
+    expect(byKind.run.open).toEqual(
+      expect.objectContaining({ type: 'run', run_id: seed.runs.strong })
+    );
+    expect(byKind.notebook.open).toEqual({ type: 'notebook', path: seed.notebook });
+    expect(byKind.dataset_version.open).toEqual({
+      type: 'dataset',
+      name: `${MODEL}-train`,
+      version: seed.train
+    });
+    expect(graph.edges.map(e => e.relation)).toEqual(
+      expect.arrayContaining(['produced_by', 'ran', 'read'])
+    );
+  });
+
+  it('answers unknown names with what exists', async () => {
+    const model = await failure(api.model('jest-ghost'));
+    expect(model.status).toBe(404);
+    expect(model.message).toContain(MODEL);
+    const version = await failure(api.version(MODEL, 9));
+    expect(version.status).toBe(404);
+    expect(version.message).toContain('Versions: 1, 2');
+    const alias = await failure(api.alias(MODEL, 'prod'));
+    expect(alias.status).toBe(404);
+    expect(alias.message).toContain('@champion');
+    const gate = await failure(
+      api.gate({ model: MODEL, against: 1, dataset: `${MODEL}-train`, metrics: ['nope'] })
+    );
+    expect(gate.status).toBe(400);
+    expect(gate.message).toContain("Unknown metric 'nope'");
+    // after the promotion both aliases name v2: nothing to compare, said so
+    const same = await failure(api.gate({ model: MODEL, dataset: `${MODEL}-train` }));
+    expect(same.status).toBe(400);
+    expect(same.message).toContain('same version, v2');
+  });
+});
