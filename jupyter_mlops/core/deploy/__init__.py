@@ -7,15 +7,20 @@
 Layout of the package:
 
 - `service.py` — the workbench API: `deploy()`, `deployments()`,
-  `get_deployment()`, `reconcile()`, and the `Deployment` handle;
+  `get_deployment()`, `reconcile()`, the prediction-log readers;
+- `handle.py` — the `Deployment` handle (state, health, commands, stop/start);
+- `references.py` — model references (`churn@champion`, `churn/3`, …);
+- `state.py` — the deployment rows in the state DB; `processes.py` — ports
+  and router processes; `scoring.py` — payloads and answers of `predict()`;
+  `naming.py` — deployment names;
 - `router_main.py` — the process of one deployment (router + supervisor);
 - `supervisor.py` — versions, health, rollout (canary steps, automatic
   rollback), state in the DB;
 - `router.py` — the ASGI router; `upstream.py` its client to the versions;
 - `strategies.py` — strategy parameters and traffic splitting (pure);
 - `metrics.py` — per-version rate, error rate, p50/p95, the canary verdict;
-- `predictions.py` — the Parquet prediction log, its readers, the shadow
-  comparison;
+- `predictions.py` — the Parquet prediction log and its readers;
+- `shadow.py` — the shadow comparison (agreement, prediction drift);
 - `targets/` — `local` (a process per version) and `docker` (an image and
   a container per version), pluggable by name;
 - `model_server.py` — our MLflow-compatible scoring server (standalone);
@@ -38,7 +43,7 @@ _EXPORTS = {
     "DeployedVersion": "service", "ResolvedModel": "service",
     "ModelError": "service",
     "read_predictions": "service", "prediction_frame": "service",
-    "shadow_comparison": "service", "ShadowComparison": "predictions",
+    "shadow_comparison": "service", "ShadowComparison": "shadow",
     "PredictionLog": "predictions",
     "StrategySpec": "strategies", "parse_strategy": "strategies",
     "target_names": "targets", "get_target": "targets",
