@@ -50,6 +50,9 @@ _LAZY: dict[str, str] = {
     "drift": "jupyter_mlops.core.drift",
     "DriftReport": "jupyter_mlops.core.drift",
     "drift_explorer": "jupyter_mlops.drift_magics",
+    **{name: "jupyter_mlops.core.monitor" for name in (
+        "monitor", "monitors", "get_monitor", "alerts", "acknowledge", "timeline")},
+    "concept_drift": "jupyter_mlops.core.drift",
 }
 
 

@@ -65,6 +65,7 @@ def register(ipython: Any) -> None:
     from .dataset_magics import register_dataset_magics
     from .deploy_magics import register_deploy_magics
     from .drift_magics import register_drift_magics
+    from .monitor_magics import register_monitor_magics
     from .pipeline_magics import register_pipeline_magics
     from .registry_magics import register_registry_magics
     from .tracking_magics import TrackingMagics
@@ -74,5 +75,6 @@ def register(ipython: Any) -> None:
     register_dataset_magics(ipython)
     register_deploy_magics(ipython)
     register_drift_magics(ipython)
+    register_monitor_magics(ipython)
     register_pipeline_magics(ipython)
     register_registry_magics(ipython)
