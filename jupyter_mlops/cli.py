@@ -55,21 +55,38 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    """The closed loop, for real, in a new workspace; then JupyterLab on it (unless --no-lab)."""
+    from pathlib import Path
 
-    from .demo import STEPS, create_demo
+    from .demo import DEPLOYMENT, create_demo, terminal_reporter
 
-    with tqdm(total=len(STEPS), desc="demo", unit="step", file=sys.stderr) as bar:
-        def progress(index: int, title: str) -> None:
-            bar.update(index - bar.n)
-            bar.set_postfix_str(title)
-
-        result = create_demo(args.path, progress=progress)
-        bar.update(bar.total - bar.n)
-    for line in result.lines:
-        print(f"  {line}")
+    root = Path(args.path).expanduser().resolve()
+    keep = args.lab or args.keep_running
+    print(f"jupyter-mlops demo in {root}: train, deploy, monitor, drift, retrain, gate, "
+          f"canary (a minute or two)", file=sys.stderr)
+    reporter = terminal_reporter()
+    try:
+        result = create_demo(root, reporter=reporter, keep_running=keep, reset=args.reset)
+    except KeyboardInterrupt:
+        reporter.close()
+        print("Interrupted: what the demo started is stopped; run it again to start over.",
+              file=sys.stderr)
+        return 130
+    finally:
+        reporter.close()
+    if result.reused:
+        print(f"{root} already holds a finished demo (its loop took {result.wall_s:.0f} s); "
+              f"reusing it. Run with --reset to make it again.")
+    else:
+        print("Stage timings:")
+        for stage in result.stages:
+            print(f"  {stage.seconds:7.1f} s  {stage.title}")
+        print(f"  {result.wall_s:7.1f} s  in all")
     print(f"Demo workspace ready: {result.workspace.root}")
     if not args.lab:
+        if result.deployment_running:
+            print(f"Deployment {DEPLOYMENT} keeps running; stop it with "
+                  f"jupyter_mlops.get_deployment('{DEPLOYMENT}').stop() in a notebook.")
         print(f"Open it with: jupyter lab --notebook-dir {result.workspace.root}")
         return 0
     return launch_lab(str(result.workspace.root), args.port, args.lab_args)
@@ -106,10 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
                    ).set_defaults(func=cmd_info)
     with_workspace(sub.add_parser("health", help="whether the state DB and MLflow answer")
                    ).set_defaults(func=cmd_health)
-    demo = sub.add_parser("demo", help="create a demo workspace and open JupyterLab on it")
+    demo = sub.add_parser(
+        "demo", help="run the closed loop (drift → retraining → gate → canary) in a demo "
+                     "workspace and open JupyterLab on it")
     demo.add_argument("path", nargs="?", default="mlops-demo", help="folder (default: mlops-demo)")
     demo.add_argument("--no-lab", dest="lab", action="store_false",
-                      help="create the workspace only")
+                      help="run the loop headless and exit (CI); the deployment is stopped")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="with --no-lab: leave the deployment running")
+    demo.add_argument("--reset", action="store_true",
+                      help="make a finished demo workspace again from scratch")
     demo.add_argument("--port", type=int, default=None, help="JupyterLab port")
     demo.set_defaults(func=cmd_demo)
     openapi = sub.add_parser("openapi", help="print the REST API's OpenAPI document")

@@ -51,21 +51,6 @@ def test_info_finds_the_workspace_from_a_subfolder(tmp_path: Path) -> None:
     assert f"root             {tmp_path.resolve()}" in result.stdout
 
 
-@pytest.mark.slow
-def test_demo_creates_a_workspace_and_health_is_green(tmp_path: Path) -> None:
-    target = tmp_path / "demo"
-    result = run("mlops", "demo", str(target), "--no-lab", timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert f"Demo workspace ready: {target.resolve()}" in result.stdout
-    assert "7/7" in result.stderr  # the progress bar reached its end
-    assert (target / "welcome.ipynb").is_file()
-    health = run("mlops", "health", "--workspace", str(target), timeout=300)
-    assert health.returncode == 0, health.stdout + health.stderr
-    assert health.stdout.count("[ok  ]") == 2
-    again = run("mlops", "demo", str(target), "--no-lab", timeout=300)
-    assert again.returncode == 0, again.stderr
-
-
 def test_health_exits_3_when_a_store_is_down(tmp_path: Path) -> None:
     result = run("mlops", "health", "--workspace", str(tmp_path),
                  env={"JUPYTER_MLOPS_DB_URL": "sqlite:////dev/null/x/state.db",

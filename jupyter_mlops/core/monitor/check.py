@@ -196,7 +196,10 @@ def _on_drift(ws: Workspace, m: dict[str, Any], check_id: int, drift_check_id: i
         claimed = session.execute(update(MonitorRow).where(
             MonitorRow.id == m["id"], MonitorRow.open_alert_id.is_(None),
             or_(MonitorRow.last_alert_at.is_(None), MonitorRow.last_alert_at <= now - cooldown))
-            .values(open_alert_id=alert.id, last_alert_at=now)).rowcount
+            .values(open_alert_id=alert.id, last_alert_at=now)
+            # evaluated by the DB only: SQLite hands back naive datetimes that Python
+            # could not compare with `now` when syncing the session's loaded row
+            .execution_options(synchronize_session=False)).rowcount
         if not claimed:
             session.rollback()
             return None, None, "another runner raised this incident's alert"
