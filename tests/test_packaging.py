@@ -54,3 +54,14 @@ def test_schema_folder_holds_only_settings_of_real_plugins() -> None:
         plugin = schema.stem
         assert (f"${{PLUGIN_PREFIX}}:{plugin}" in sources
                 or f"jupyter-mlops:{plugin}" in sources), f"no plugin for schema/{schema.name}"
+
+
+def test_every_stylesheet_is_loaded() -> None:
+    """JupyterLab loads `styleModule` (style/index.js) for a prebuilt extension and
+    `style` (index.css) elsewhere: a panel's CSS missing from either shows unstyled."""
+    style = ROOT / "style"
+    sheets = {p.name for p in style.glob("*.css")} - {"index.css"}
+    js = (style / "index.js").read_text(encoding="utf-8")
+    css = (style / "index.css").read_text(encoding="utf-8")
+    assert not [s for s in sheets if f"'./{s}'" not in js], "style/index.js misses a sheet"
+    assert not [s for s in sheets if f"'{s}'" not in css], "style/index.css misses a sheet"
