@@ -1,13 +1,17 @@
 """Pipelines: notebooks as parameterized papermill steps, run now, on a schedule, on a trigger.
 
-- `spec`      the YAML spec (pydantic), errors with file and line; a notebook is a
-              one-step pipeline
+- `spec`      loading and checking a YAML spec (file, line and reason in every error);
+              `spec_models` (the pydantic models / JSON schema), `values` (parameter
+              types, cron), `spec_errors` (YAML lines), `references` (`${...}`),
+              `notebooks` (a notebook is a one-step pipeline)
 - `graph`     the step DAG (cycles named)
 - `executor`  where steps run: a pool of local worker processes by default, pluggable
 - `step_runner`, `kernel_pool`  one step: papermill on a fresh (pre-started) kernel
-- `runs`      `run_pipeline()`, `PipelineRun`, the orchestrator, reconciliation
+- `runs`      `run_pipeline()`, `PipelineRun`, creating runs, reconciliation;
+              `run_state` (stored runs, views), `orchestrator` (the thread driving a run)
 - `outputs`   `output(name, value)`: values a step passes downstream
-- `scheduler`, `triggers`  durable schedules and trigger events
+- `schedules` (timetables, CRUD, spec sync), `scheduler` (firing them, the lease),
+  `triggers` (trigger events)
 
 Names are served lazily: the step worker imports this package, and it must
 not pay for MLflow or the scheduler.

@@ -9,6 +9,11 @@ Any process reads the same rows: `PipelineRun(...).status` in a notebook
 shows a run the scheduler started, and `cancel()` from the panel reaches an
 orchestrator in another process through the `cancel_requested` flag.
 
+The code is split by what it does: `run_state` (the stored record, views,
+listing), `orchestrator` (the thread that drives a run), and this module (the
+handle, creating and re-running runs, reconciliation); every name stays
+importable from here.
+
 A run whose orchestrator died (its process killed, its machine gone) is
 found by `reconcile_orphans()`: same host and a dead pid, or a heartbeat
 older than `STALE_AFTER_S`; it is marked failed with the reason.
@@ -16,19 +21,12 @@ older than `STALE_AFTER_S`; it is marked failed with the reason.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import html
-import logging
 import os
-import queue
-import secrets
-import socket
-import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,206 +34,43 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db.pipeline_models import LeaseRow, PipelineRunRow, StepRunRow
-from ..errors import Conflict, InvalidInput, MLOpsError, NotFound
+from ..errors import Conflict, MLOpsError, NotFound
 from ..identity import current_actor
 from ..workspace import Workspace
-from .executor import Executor, StepHandle, get_executor
+from .executor import Executor, get_executor
 from .graph import build_graph
-from .mlflow_runs import PipelineTracker
+from .orchestrator import _Orchestrator
+from .run_state import (
+    HEARTBEAT_S,
+    HOST,
+    PROGRESS_WRITE_S,
+    RUN_ACTIVE,
+    RUN_DONE,
+    STALE_AFTER_S,
+    STEP_DONE,
+    Listener,
+    PipelineFailed,
+    RunInfo,
+    StepStatus,
+    _event,
+    _info,
+    _orchestrators,
+    _workspace,
+    as_utc,
+    get_run_info,
+    list_pipeline_runs,
+    log,
+    new_run_id,
+    pid_alive,
+    utcnow,
+)
 from .spec import (
     PipelineSpec,
     build_spec,
     check_notebook_paths,
     load_spec,
     resolve_run_parameters,
-    resolve_step_parameters,
 )
-from .step_runner import StepResult, StepTask
-
-log = logging.getLogger("jupyter_mlops.core.pipelines")
-
-RUN_ACTIVE = ("queued", "running")
-RUN_DONE = ("succeeded", "failed", "cancelled", "skipped")
-STEP_DONE = ("succeeded", "failed", "skipped", "cancelled")
-HEARTBEAT_S = 5.0
-STALE_AFTER_S = 60.0
-PROGRESS_WRITE_S = 0.3
-HOST = socket.gethostname()
-
-Listener = Callable[[dict[str, Any]], None]
-
-
-class PipelineFailed(MLOpsError):
-    """A run ended without succeeding (`run.raise_for_status()`)."""
-
-    code = "pipeline_failed"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-
-
-def new_run_id() -> str:
-    """Sortable and readable: it is also the folder name under `.mlops/runs/`."""
-    return f"{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    try:  # a zombie (killed, not yet reaped) is dead for our purposes
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            state = handle.read().rsplit(")", 1)[-1].split()[0]
-        return state not in ("Z", "X")
-    except (OSError, IndexError):
-        return True
-
-
-# -- detached views ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StepStatus:
-    """One step of a run as stored (a copy: safe across threads and surfaces)."""
-
-    name: str
-    status: str
-    notebook: str
-    depends_on: list[str]
-    attempt: int
-    max_attempts: int
-    parameters: dict[str, Any] | None
-    outputs: dict[str, Any] | None
-    output_notebook: str | None
-    log_path: str | None
-    started: datetime | None
-    finished: datetime | None
-    duration_s: float | None
-    cells_done: int
-    cells_total: int | None
-    current_cell: int | None
-    error: dict[str, Any] | None
-    mlflow_run_id: str | None
-
-    @classmethod
-    def from_row(cls, row: StepRunRow) -> StepStatus:
-        error = None
-        if row.error_message or row.error_ename:
-            error = {"message": row.error_message, "cell_index": row.error_cell_index,
-                     "ename": row.error_ename, "evalue": row.error_evalue,
-                     "traceback": row.error_traceback}
-        return cls(row.name, row.status, row.notebook, list(row.depends_on or []), row.attempt,
-                   row.max_attempts, row.parameters, row.outputs, row.output_notebook,
-                   row.log_path, as_utc(row.started), as_utc(row.finished), row.duration_s,
-                   row.cells_done, row.cells_total, row.current_cell, error, row.mlflow_run_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("started", "finished"):
-            out[key] = out[key].isoformat() if out[key] else None
-        return out
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """A pipeline run as stored, with its steps."""
-
-    id: str
-    pipeline: str
-    name: str
-    status: str
-    trigger: str
-    trigger_detail: dict[str, Any] | None
-    schedule_id: int | None
-    scheduled_for: datetime | None
-    parameters: dict[str, Any]
-    created: datetime
-    started: datetime | None
-    finished: datetime | None
-    error: str | None
-    actor: str | None
-    mlflow_run_id: str | None
-    rerun_of: str | None
-    owner: str | None
-    cancel_requested: bool
-    steps: list[StepStatus] = field(default_factory=list)
-
-    @property
-    def duration_s(self) -> float | None:
-        if self.started is None:
-            return None
-        end = self.finished or utcnow()
-        return (end - self.started).total_seconds()
-
-    def to_dict(self, *, steps: bool = True) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k != "steps"}
-        for key in ("scheduled_for", "created", "started", "finished"):
-            out[key] = out[key].isoformat() if out[key] else None
-        out["duration_s"] = self.duration_s
-        if steps:
-            out["steps"] = [s.to_dict() for s in self.steps]
-        return out
-
-
-def _info(row: PipelineRunRow, steps: list[StepRunRow] | None) -> RunInfo:
-    owner = f"{row.owner_host}:{row.owner_pid}" if row.owner_host else None
-    return RunInfo(row.id, row.pipeline, row.name, row.status, row.trigger, row.trigger_detail,
-                   row.schedule_id, as_utc(row.scheduled_for), dict(row.parameters or {}),
-                   as_utc(row.created),  # type: ignore[arg-type]
-                   as_utc(row.started), as_utc(row.finished),
-                   row.error, row.actor, row.mlflow_run_id, row.rerun_of, owner,
-                   bool(row.cancel_requested),
-                   [StepStatus.from_row(s) for s in sorted(steps or [], key=lambda s: s.position)])
-
-
-def get_run_info(run_id: str, workspace: Workspace | None = None) -> RunInfo:
-    """A run and its steps as stored (NotFound for an unknown id)."""
-    ws = _workspace(workspace)
-    with ws.session() as session:
-        row = session.get(PipelineRunRow, run_id)
-        if row is None:
-            raise NotFound(f"Pipeline run {run_id!r} not found.", details={"run_id": run_id})
-        steps = list(session.scalars(select(StepRunRow).where(StepRunRow.run_id == run_id)))
-        return _info(row, steps)
-
-
-def list_pipeline_runs(workspace: Workspace | None = None, *, pipeline: str | None = None,
-                       status: str | None = None, limit: int = 50,
-                       before: str | None = None, steps: bool = True) -> list[RunInfo]:
-    """Newest first; `before` is a run id to page from."""
-    ws = _workspace(workspace)
-    if not 1 <= limit <= 1000:
-        raise InvalidInput(f"limit must be between 1 and 1000, got {limit}.")
-    query = select(PipelineRunRow).order_by(PipelineRunRow.created.desc(),
-                                            PipelineRunRow.id.desc()).limit(limit)
-    if pipeline:
-        query = query.where(PipelineRunRow.pipeline == pipeline)
-    if status:
-        query = query.where(PipelineRunRow.status == status)
-    if before:
-        query = query.where(PipelineRunRow.id < before)
-    with ws.session() as session:
-        rows = list(session.scalars(query))
-        by_run: dict[str, list[StepRunRow]] = {}
-        if steps and rows:
-            for step in session.scalars(select(StepRunRow).where(
-                    StepRunRow.run_id.in_([r.id for r in rows]))):
-                by_run.setdefault(step.run_id, []).append(step)
-        return [_info(r, by_run.get(r.id, [])) for r in rows]
-
 
 # -- the handle users hold --------------------------------------------------------------------
 class PipelineRun:
@@ -355,14 +190,6 @@ class PipelineRun:
                 f"{' — ' + html.escape(info.error) if info.error else ''}"
                 f"<table><tr><th>step</th><th>status</th><th>cells</th><th>time</th>"
                 f"<th>output notebook</th><th>error</th></tr>{rows}</table></div>")
-
-
-def _workspace(workspace: Workspace | None) -> Workspace:
-    if workspace is not None:
-        return workspace
-    from jupyter_mlops import workspace as current
-
-    return current()
 
 
 # -- creating runs ----------------------------------------------------------------------------
@@ -615,398 +442,35 @@ def reconcile_orphans(workspace: Workspace, *, session: Any = None, pipeline: st
     return done
 
 
-def _event(workspace: Workspace, kind: str, message: str, subject: str | None,
-           data: dict[str, Any], session: Any = None) -> None:
-    """Append to the activity log; inside `session` when given (same transaction)."""
-    try:
-        if session is not None:
-            from ..db.models import Event
-
-            session.add(Event(ts=utcnow(), kind=kind, subject=subject, message=message,
-                              actor=current_actor(), data=data))
-        else:
-            from ..events import record_event
-
-            record_event(workspace, kind, message, subject=subject, data=data)
-    except Exception:  # the activity log must never fail a run
-        log.warning("could not record event %s", kind, exc_info=True)
-
-
-# -- the orchestrator -----------------------------------------------------------------------------
-_orchestrators: dict[str, _Orchestrator] = {}
-
-
-class _Orchestrator(threading.Thread):
-    """Drives one run: dispatch ready steps, follow their events, finish the run."""
-
-    def __init__(self, ws: Workspace, run_id: str, spec: PipelineSpec, params: dict[str, Any],
-                 executor: Executor, listeners: list[Listener], track: bool) -> None:
-        super().__init__(name=f"mlops-run-{run_id}", daemon=True)
-        self.ws = ws
-        self.run_id = run_id
-        self.spec = spec
-        self.params = params
-        self.executor = executor
-        self.listeners = listeners
-        self.graph = build_graph(spec)
-        self.events: queue.Queue[tuple[StepHandle, str, dict[str, Any]]] = queue.Queue()
-        self.finished = threading.Event()
-        self.state: dict[str, str] = {name: "pending" for name in self.graph.order()}
-        self.attempts: dict[str, int] = {name: 0 for name in self.graph.order()}
-        self.handles: dict[str, StepHandle] = {}
-        self.mlflow_ids: dict[str, str | None] = {}
-        self.outputs: dict[str, dict[str, Any]] = {}
-        self.timed_out: set[str] = set()
-        self.cancel_reason: str | None = None
-        self._last_progress: dict[str, float] = {}
-        self._progress: dict[str, dict[str, Any]] = {}
-        self._progress_dirty: set[str] = set()
-        self.run_dir = ws.runs_dir / run_id
-        self.tracker = PipelineTracker(ws, pipeline=spec.name or spec.key, pipeline_key=spec.key,
-                                       run_id=run_id, parameters=params, trigger="",
-                                       enabled=track)
-        self.notebooks: dict[str, Path] = {}
-
-    # -- plumbing ---------------------------------------------------------------------------
-    def request_cancel(self, reason: str) -> None:
-        if self.cancel_reason is None:
-            self.cancel_reason = reason
-        self.events.put((None, "cancel", {}))  # type: ignore[arg-type]
-
-    def _notify(self, event: dict[str, Any]) -> None:
-        event = {"run_id": self.run_id, **event}
-        for listener in self.listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.debug("listener failed", exc_info=True)
-
-    def _on_event(self, handle: StepHandle, event: str, data: dict[str, Any]) -> None:
-        self.events.put((handle, event, data))
-
-    def _update_run(self, **values: Any) -> None:
-        with self.ws.session() as session:
-            session.execute(update(PipelineRunRow).where(PipelineRunRow.id == self.run_id)
-                            .values(**values))
-
-    def _update_step(self, name: str, **values: Any) -> None:
-        with self.ws.session() as session:
-            session.execute(update(StepRunRow).where(StepRunRow.run_id == self.run_id,
-                                                     StepRunRow.name == name).values(**values))
-
-    def _rel(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.ws.root).as_posix()
-        except ValueError:
-            return str(path)
-
-    # -- main loop --------------------------------------------------------------------------
-    def run(self) -> None:
-        try:
-            self._run()
-        except BaseException as exc:  # noqa: BLE001 - a run must end in a final state
-            log.exception("pipeline run %s failed in the orchestrator", self.run_id)
-            try:
-                self._abort_all(f"internal error in the runner: {type(exc).__name__}: {exc}")
-            except Exception:
-                pass
-        finally:
-            _orchestrators.pop(self.run_id, None)
-            self.finished.set()
-
-    def _run(self) -> None:
-        with self.ws.session() as session:
-            row = session.get(PipelineRunRow, self.run_id)
-            if row is None:
-                return
-            if row.status in RUN_DONE:
-                return
-            self.tracker.trigger = row.trigger
-            if row.cancel_requested:
-                self.cancel_reason = self.cancel_reason or "cancelled before it started"
-        try:
-            self.notebooks = check_notebook_paths(self.spec, self.ws)
-        except MLOpsError as exc:
-            self._abort_all(exc.message)
-            return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        now = utcnow()
-        self._update_run(status="running", started=now, heartbeat=now, owner_host=HOST,
-                         owner_pid=os.getpid())
-        self._notify({"type": "run", "status": "running",
-                      "steps": list(self.graph.order())})
-        if self.cancel_reason is None and self.tracker.start():
-            self._update_run(mlflow_run_id=self.tracker.parent_id)
-        last_beat = last_check = time.monotonic()
-        while True:
-            if self.cancel_reason is not None:
-                self._cancel_pending()
-            else:
-                for name in self.graph.order():
-                    if self.state[name] == "pending" and all(
-                            self.state[d] == "succeeded" for d in self.graph.upstream[name]):
-                        self._launch(name)
-            if all(s in STEP_DONE for s in self.state.values()):
-                break
-            try:
-                handle, event, data = self.events.get(timeout=0.2)
-                self._handle(handle, event, data)
-                while True:  # drain what is already there before the periodic work
-                    handle, event, data = self.events.get_nowait()
-                    self._handle(handle, event, data)
-            except queue.Empty:
-                pass
-            now_m = time.monotonic()
-            self._flush_progress()
-            self._check_timeouts(now_m)
-            if now_m - last_check >= 1.0:
-                last_check = now_m
-                beat = now_m - last_beat >= HEARTBEAT_S
-                self._poll_db(beat)
-                if beat:
-                    last_beat = now_m
-        self._finish()
-
-    def _poll_db(self, beat: bool) -> None:
-        with self.ws.session() as session:
-            row = session.get(PipelineRunRow, self.run_id)
-            if row is not None and row.cancel_requested and self.cancel_reason is None:
-                self.cancel_reason = "cancelled by the user"
-                self.events.put((None, "cancel", {}))  # type: ignore[arg-type]
-            if beat and row is not None:
-                row.heartbeat = utcnow()
-
-    def _check_timeouts(self, now: float) -> None:
-        for name, handle in list(self.handles.items()):
-            timeout = self.spec.step(name).timeout
-            if (timeout and handle.started is not None and not handle.done
-                    and name not in self.timed_out and now - handle.started > timeout):
-                self.timed_out.add(name)
-                handle.cancel("timeout")
-
-    # -- steps ------------------------------------------------------------------------------
-    def _launch(self, name: str) -> None:
-        step = self.spec.step(name)
-        self.attempts[name] += 1
-        attempt = self.attempts[name]
-        self.timed_out.discard(name)
-        try:
-            params = resolve_step_parameters(self.spec, step, self.params, self.outputs)
-        except MLOpsError as exc:
-            self.state[name] = "failed"
-            now = utcnow()
-            self._update_step(name, status="failed", attempt=attempt, started=now, finished=now,
-                              error_message=exc.message, error_ename="MissingInput",
-                              error_evalue=exc.message)
-            self._notify({"type": "step", "step": name, "status": "failed",
-                          "error": exc.message})
-            self._skip_descendants(name)
-            return
-        notebook = self.notebooks[name]
-        output = self.run_dir / f"{name}.ipynb"
-        if attempt > 1 and output.exists():
-            output.replace(self.run_dir / f"{name}.attempt{attempt - 1}.ipynb")
-        log_path = self.run_dir / f"{name}.log"
-        outputs_path = self.run_dir / f"{name}.outputs.json"
-        mlflow_id = self.tracker.start_step(name, attempt, params, notebook, output)
-        self.mlflow_ids[name] = mlflow_id
-        env: dict[str, str | None] = {}
-        self.ws.export_environ(env)  # type: ignore[arg-type]
-        env.update({"JUPYTER_MLOPS_PARENT_RUN_ID": mlflow_id,
-                    "JUPYTER_MLOPS_NOTEBOOK": str(notebook),
-                    "JUPYTER_MLOPS_OUTPUT_NOTEBOOK": str(output),
-                    "JUPYTER_MLOPS_PIPELINE_RUN_ID": self.run_id,
-                    "JUPYTER_MLOPS_STEP": name})
-        task = StepTask(task_id=f"{self.run_id}:{name}:{attempt}", run_id=self.run_id, step=name,
-                        attempt=attempt, notebook=str(notebook), output_notebook=str(output),
-                        log_path=str(log_path), outputs_path=str(outputs_path),
-                        cwd=str(notebook.parent), parameters=params, kernel=step.kernel, env=env)
-        self.state[name] = "queued"
-        self._update_step(name, status="queued", attempt=attempt, parameters=params,
-                          output_notebook=self._rel(output), log_path=self._rel(log_path),
-                          mlflow_run_id=mlflow_id, cells_done=0, cells_total=None,
-                          current_cell=None, error_message=None, error_cell_index=None,
-                          error_ename=None, error_evalue=None, error_traceback=None,
-                          started=None, finished=None, duration_s=None)
-        self._notify({"type": "step", "step": name, "status": "queued", "attempt": attempt})
-        self.handles[name] = self.executor.submit(task, self._on_event)
-
-    def _handle(self, handle: StepHandle | None, event: str, data: dict[str, Any]) -> None:
-        if handle is None:  # a cancel request woke us up
-            return
-        name = handle.task.step
-        if self.handles.get(name) is not handle:
-            return  # a late event of an earlier attempt
-        if event == "started":
-            self.state[name] = "running"
-            self._update_step(name, status="running", started=utcnow(),
-                              kernel_pid=data.get("kernel_pid"))
-            self._notify({"type": "step", "step": name, "status": "running",
-                          "attempt": handle.task.attempt})
-        elif event == "progress":
-            progress = {"cells_done": data.get("cells_done") or 0,
-                        "cells_total": data.get("cells_total"),
-                        "current_cell": data.get("current_cell")}
-            self._progress[name] = progress
-            self._progress_dirty.add(name)
-            self._flush_progress()
-            self._notify({"type": "progress", "step": name, **progress})
-        elif event == "result":
-            result = handle.result or StepResult.from_dict(data)
-            self._finish_step(name, handle, result)
-
-    def _flush_progress(self) -> None:
-        """Write the latest progress of each step, at most every PROGRESS_WRITE_S (the last
-        state of a burst is written when the window passes, never dropped)."""
-        now = time.monotonic()
-        for name in list(self._progress_dirty):
-            if now - self._last_progress.get(name, 0.0) >= PROGRESS_WRITE_S:
-                self._progress_dirty.discard(name)
-                self._last_progress[name] = now
-                if self.state.get(name) in ("queued", "running"):
-                    self._update_step(name, progress_updated=utcnow(), **self._progress[name])
-
-    def _finish_step(self, name: str, handle: StepHandle, result: StepResult) -> None:
-        step = self.spec.step(name)
-        del self.handles[name]
-        self._progress_dirty.discard(name)
-        finished = utcnow()
-        common = {"finished": finished, "cells_done": result.cells_done,
-                  "cells_total": result.cells_total, "current_cell": result.current_cell,
-                  "duration_s": round(result.finished - result.started, 4)
-                  if result.started and result.finished else None,
-                  "progress_updated": finished}
-        output = self.run_dir / f"{name}.ipynb"
-        log_path = self.run_dir / f"{name}.log"
-        if result.status == "succeeded":
-            self.state[name] = "succeeded"
-            self.outputs[name] = result.outputs
-            self._update_step(name, status="succeeded", outputs=result.outputs, **common)
-            self.tracker.end_step(self.mlflow_ids.get(name), "succeeded", output, log_path,
-                                  result.outputs)
-            self._notify({"type": "step", "step": name, "status": "succeeded",
-                          "outputs": result.outputs, "duration_s": common["duration_s"]})
-            return
-        error = result.error
-        message = error.message if error else "the step failed"
-        ename = error.ename if error else None
-        evalue = error.evalue if error else None
-        cancelled = self.cancel_reason is not None and name not in self.timed_out
-        if name in self.timed_out:
-            where = (f" while running cell {result.current_cell}"
-                     if result.current_cell is not None else "")
-            message = f"timed out after {step.timeout:g} s; the kernel was killed{where}"
-            ename, evalue = "Timeout", message
-        elif cancelled:
-            message = f"cancelled: {self.cancel_reason}"
-            ename, evalue = "Cancelled", self.cancel_reason
-        status = "cancelled" if cancelled else "failed"
-        error_fields = {
-            "error_message": message, "error_ename": ename, "error_evalue": evalue,
-            "error_traceback": error.traceback if error and not cancelled else None,
-            "error_cell_index": (error.cell_index if error and error.cell_index is not None
-                                 else result.current_cell)}
-        self.tracker.end_step(self.mlflow_ids.get(name), status, output, log_path,
-                              result.outputs or None)
-        if status == "failed" and self.attempts[name] < step.retries + 1 \
-                and self.cancel_reason is None:
-            self._update_step(name, status="pending", **common, **error_fields)
-            _event(self.ws, "pipeline.step.retry",
-                   f"{self.spec.name} run {self.run_id}: step {name} attempt "
-                   f"{self.attempts[name]} failed ({message}); retrying", self.spec.key,
-                   {"run_id": self.run_id, "step": name, "attempt": self.attempts[name]})
-            self._notify({"type": "step", "step": name, "status": "retrying",
-                          "attempt": self.attempts[name], "error": message})
-            self.state[name] = "pending"  # launched again by the main loop
-            return
-        self.state[name] = status
-        self._update_step(name, status=status, **common, **error_fields)
-        self._notify({"type": "step", "step": name, "status": status, "error": message,
-                      "cell_index": error_fields["error_cell_index"], "ename": ename,
-                      "evalue": evalue})
-        self._skip_descendants(name)
-
-    def _skip_descendants(self, name: str) -> None:
-        now = utcnow()
-        for other in self.graph.descendants(name):
-            if self.state[other] == "pending":
-                self.state[other] = "skipped"
-                reason = f"skipped: upstream step {name!r} {self.state[name]}"
-                self._update_step(other, status="skipped", finished=now, error_message=reason)
-                self._notify({"type": "step", "step": other, "status": "skipped",
-                              "error": reason})
-
-    def _cancel_pending(self) -> None:
-        now = utcnow()
-        for name, state in self.state.items():
-            if state == "pending":
-                self.state[name] = "cancelled"
-                self._update_step(name, status="cancelled", finished=now,
-                                  error_message=f"cancelled: {self.cancel_reason}")
-                self._notify({"type": "step", "step": name, "status": "cancelled"})
-        for handle in list(self.handles.values()):
-            if handle.cancel_reason is None:
-                handle.cancel(self.cancel_reason or "cancelled")
-
-    # -- ending -----------------------------------------------------------------------------
-    def _abort_all(self, reason: str) -> None:
-        for handle in list(self.handles.values()):
-            handle.cancel(reason)
-        now = utcnow()
-        with self.ws.session() as session:
-            session.execute(update(StepRunRow).where(
-                StepRunRow.run_id == self.run_id, StepRunRow.status.notin_(STEP_DONE)).values(
-                status="skipped", finished=now, error_message=f"skipped: {reason}"))
-            session.execute(update(PipelineRunRow).where(PipelineRunRow.id == self.run_id).values(
-                status="failed", finished=now, error=reason))
-        self.tracker.end("failed")
-        self._notify({"type": "run", "status": "failed", "error": reason})
-
-    def _finish(self) -> None:
-        states = self.state
-        if all(s == "succeeded" for s in states.values()):
-            status, error = "succeeded", None
-        elif self.cancel_reason is not None and not any(s == "failed" for s in states.values()):
-            status, error = "cancelled", f"cancelled: {self.cancel_reason}"
-        else:
-            status = "failed"
-            failed = [n for n in self.graph.order() if states[n] == "failed"]
-            with self.ws.session() as session:
-                messages = dict(session.execute(select(StepRunRow.name, StepRunRow.error_message)
-                                                .where(StepRunRow.run_id == self.run_id,
-                                                       StepRunRow.name.in_(failed))).all())
-            error = "; ".join(f"step {n!r} failed: {messages.get(n) or 'no detail'}"
-                              for n in failed) or "failed"
-        if self.tracker.error:
-            error = f"{error + ' · ' if error else ''}{self.tracker.error}"
-        self._update_run(status=status, finished=utcnow(), error=error)
-        self.tracker.end(status)
-        _event(self.ws, "pipeline.run", f"{self.spec.name} run {self.run_id} {status}",
-               self.spec.key, {"run_id": self.run_id, "status": status})
-        self._notify({"type": "run", "status": status, "error": error})
-
-
-def _at_exit() -> None:
-    """A runner that exits (not killed) cancels its runs instead of leaving them running."""
-    for orchestrator in list(_orchestrators.values()):
-        orchestrator.request_cancel("the runner process exited")
-    deadline = time.monotonic() + 8.0
-    for orchestrator in list(_orchestrators.values()):
-        orchestrator.finished.wait(max(0.0, deadline - time.monotonic()))
-
-
-atexit.register(_at_exit)
-
 __all__ = [
+    "HEARTBEAT_S",
+    "HOST",
+    "PROGRESS_WRITE_S",
+    "RUN_ACTIVE",
+    "RUN_DONE",
+    "STALE_AFTER_S",
+    "STEP_DONE",
     "PipelineFailed",
     "PipelineRun",
     "RunInfo",
     "StepStatus",
+    "_info",
+    "_orchestrators",
+    "active_runs",
+    "admit_run",
+    "as_utc",
     "cancel_pipeline_run",
+    "create_run_record",
     "get_run_info",
     "launch_run",
     "list_pipeline_runs",
+    "log",
+    "new_run_id",
+    "pid_alive",
     "reconcile_orphans",
     "rerun_pipeline_run",
     "run_pipeline",
+    "spec_from_snapshot",
+    "spec_snapshot",
+    "utcnow",
 ]

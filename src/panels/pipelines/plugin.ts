@@ -1,14 +1,145 @@
 /**
- * The Pipelines panel plugin (placeholder until the panel lands).
+ * The Pipelines panel plugin: the "Open Pipelines" command (palette category
+ * MLOps) opening one main-area widget, restored across reloads; the
+ * read-only `MLOpsRuns` drive through which executed notebooks open; and
+ * "Run as Pipeline / Schedule…" on notebooks (a notebook toolbar button and
+ * file-browser / notebook context-menu entries, declared in
+ * `schema/pipelines.json`), which opens the panel with that notebook selected.
  */
 
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 
-import { PLUGIN_PREFIX } from '../../tokens';
+import { PipelinesAPI } from '../../api/pipelines';
+import { PALETTE_CATEGORY, PipelinesCommandIDs } from '../../commands';
+import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
+import { RUNS_DRIVE, RunsDrive } from './drive';
+import { pipelinesIcon } from './icon';
+import { PipelinesModel } from './model';
+import { PipelinesPanel } from './view';
+// style/index.js (the package's styleModule) does not list pipelines.css yet: load it here
+import '../../../style/pipelines.css';
+
+/** Where the user asked from: the file browser's selection, or the current notebook. */
+function notebookPath(app: JupyterFrontEnd, args: Record<string, unknown>): string | null {
+  if (typeof args.path === 'string' && args.path) {
+    return args.path;
+  }
+  const fromBrowser = app.contextMenuHitTest(node =>
+    node.classList.contains('jp-DirListing-item')
+  );
+  if (fromBrowser) {
+    for (const widget of app.shell.widgets('left')) {
+      const browser = widget as any;
+      if (typeof browser.selectedItems === 'function') {
+        for (const item of browser.selectedItems()) {
+          if (item.path?.endsWith('.ipynb')) {
+            return item.path;
+          }
+        }
+      }
+    }
+  }
+  const current = app.shell.currentWidget as any;
+  const path: unknown = current?.context?.path;
+  return typeof path === 'string' && path.endsWith('.ipynb') ? path : null;
+}
 
 export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
   id: `${PLUGIN_PREFIX}:pipelines`,
-  description: 'The Pipelines panel.',
+  description:
+    'The Pipelines panel: pipelines and notebooks, their DAG, runs with live progress, ' +
+    'schedules, and executed notebooks opened read-only.',
   autoStart: true,
-  activate: (_app: JupyterFrontEnd): void => undefined
+  requires: [IMLOpsClient],
+  optional: [ICommandPalette, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IMLOpsClient,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
+  ): void => {
+    const api = new PipelinesAPI(client);
+    app.serviceManager.contents.addDrive(new RunsDrive(api));
+
+    const openFile = async (runId: string, file: string): Promise<void> => {
+      const widget: any = await app.commands.execute('docmanager:open', {
+        path: `${RUNS_DRIVE}:${runId}/${file}`,
+        factory: file.endsWith('.ipynb') ? 'Notebook' : 'Editor'
+      });
+      const session = widget?.context?.sessionContext;
+      if (session && session.kernelPreference) {
+        // a record of what ran: no kernel is started for it
+        session.kernelPreference = {
+          ...session.kernelPreference,
+          shouldStart: false,
+          canStart: false
+        };
+      }
+      widget?.context?.ready?.then(() => {
+        if (widget.context.model) {
+          widget.context.model.readOnly = true;
+        }
+      });
+    };
+
+    const model = new PipelinesModel(api);
+    const tracker = new WidgetTracker<MainAreaWidget<PipelinesPanel>>({
+      namespace: 'mlops-pipelines'
+    });
+    let widget: MainAreaWidget<PipelinesPanel> | null = null;
+
+    const open = async (select?: string | null, tab?: 'run' | 'schedule') => {
+      if (!widget || widget.isDisposed) {
+        widget = new MainAreaWidget({ content: new PipelinesPanel(model, openFile) });
+        widget.id = 'jp-mlops-pipelines';
+        widget.title.label = 'Pipelines';
+        widget.title.icon = pipelinesIcon;
+        widget.title.closable = true;
+        widget.disposed.connect(() => model.dispose());
+        void tracker.add(widget);
+      }
+      if (!widget.isAttached) {
+        app.shell.add(widget, 'main');
+      }
+      app.shell.activateById(widget.id);
+      await model.refresh();
+      if (select) {
+        await model.select(select, tab);
+      }
+    };
+
+    app.commands.addCommand(PipelinesCommandIDs.open, {
+      label: 'Open Pipelines',
+      caption: 'Pipelines and notebooks: run with parameters, follow progress, schedule',
+      icon: pipelinesIcon,
+      execute: args => open((args.path as string) || null)
+    });
+    app.commands.addCommand(PipelinesCommandIDs.runNotebook, {
+      label: 'Run as Pipeline / Schedule…',
+      caption: 'Open this notebook in the Pipelines panel to run it with parameters or schedule it',
+      icon: pipelinesIcon,
+      isEnabled: () => true,
+      execute: args => open(notebookPath(app, args), 'run')
+    });
+    app.commands.addCommand(PipelinesCommandIDs.scheduleNotebook, {
+      label: 'Schedule Notebook…',
+      caption: 'Open this notebook in the Pipelines panel on its schedule editor',
+      icon: pipelinesIcon,
+      execute: args => open(notebookPath(app, args), 'schedule')
+    });
+    palette?.addItem({ command: PipelinesCommandIDs.open, category: PALETTE_CATEGORY });
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: PipelinesCommandIDs.open,
+        name: () => 'pipelines'
+      });
+    }
+  }
 };
+
+export { pipelinesIcon };
