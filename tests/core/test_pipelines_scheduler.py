@@ -203,3 +203,20 @@ def test_a_new_dataset_snapshot_triggers_one_run_exactly_once(pws):
         consumed = list(session.scalars(select(TriggerEventRow)))
     assert all(e.consumed for e in consumed)
     assert [e.run_ids for e in consumed if e.subject == "sales"] == [[rows[0].id]]
+
+
+def test_a_trigger_passes_the_parameters_the_pipeline_declares(pws):
+    """A drift alert's window reaches the notebook as papermill parameters; what the
+    pipeline does not declare stays in the trigger detail instead of failing the run."""
+    from jupyter_mlops.core.pipelines.triggers import record_trigger
+
+    notebook(pws.root / "retrain.ipynb", params="window_start = ''\nshift = 0.0")
+    schedule = create_schedule("retrain.ipynb", triggers=[{"drift_alert": "churn-monitor"}],
+                               parameters={"shift": 0.5}, workspace=pws)
+    record_trigger("drift_alert", "churn-monitor",
+                   {"parameters": {"window_start": "2026-11-23T12:00:00+00:00",
+                                   "alert_id": 7}}, workspace=pws)
+    Scheduler(pws, sync_specs=False).consume_triggers()
+    (row,) = runs_of(pws, schedule.id)
+    assert row.parameters == {"window_start": "2026-11-23T12:00:00+00:00", "shift": 0.5}
+    assert row.trigger_detail["data"]["parameters"]["alert_id"] == 7

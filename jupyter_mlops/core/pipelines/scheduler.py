@@ -115,13 +115,25 @@ def _failed_row(session: Any, schedule: ScheduleRow, slot: datetime | None, trig
     return row
 
 
+def _trigger_parameters(spec: Any, detail: dict[str, Any] | None) -> dict[str, Any]:
+    """What a trigger says about itself, as run parameters: the `parameters` of its event
+    data that the pipeline declares (a drift alert's window, a snapshot's version), so a
+    notebook gets them in its papermill parameters. Undeclared ones stay in the run's
+    trigger detail: a trigger must not make a pipeline refuse to run."""
+    given = ((detail or {}).get("data") or {}).get("parameters")
+    if not isinstance(given, dict):
+        return {}
+    return {k: v for k, v in given.items() if k in spec.parameters}
+
+
 def _fire(session: Any, ws: Workspace, schedule: ScheduleRow, slot: datetime | None, *,
           trigger: str, detail: dict[str, Any] | None, on_active: str) -> PipelineRunRow | None:
     """Create the run of one slot or trigger (the caller commits). `on_active`: what forbid
     does when a run is active — "skip" (record a skipped slot) or "queue"."""
     try:
         spec = load_spec(schedule.pipeline, ws)
-        params = resolve_run_parameters(spec, schedule.parameters)
+        params = resolve_run_parameters(
+            spec, {**(schedule.parameters or {}), **_trigger_parameters(spec, detail)})
     except MLOpsError as exc:
         return _failed_row(session, schedule, slot, trigger, detail,
                            f"could not start: {exc.message}")
