@@ -321,10 +321,9 @@ def timeline_page(since: Any = None, until: Any = None, kinds: Iterable[str] | s
     window = _Range(_time(since, "since"), _time(until, "until"), _time(before, "before"), limit)
     if window.since and window.until and window.since > window.until:
         raise InvalidInput("since is after until: the range is empty.")
-    if workspace is None:
-        from jupyter_mlops import workspace as current
+    from .workspace import use_workspace
 
-        workspace = current()
+    workspace = use_workspace(workspace)
     items: list[TimelineItem] = []
     unavailable: dict[str, str] = {}
     exhausted = True  # no source filled its limit: nothing older is left

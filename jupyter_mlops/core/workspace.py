@@ -264,3 +264,27 @@ def require_backend(ok: bool, what: str, detail: str) -> None:
     """Raise the one error surfaces map to 503 when a store is down."""
     if not ok:
         raise BackendUnavailable(f"{what} is unreachable: {detail}")
+
+
+def use_workspace(workspace: Workspace | str | os.PathLike[str] | None) -> Workspace:
+    """What every core function does with its `workspace=` argument.
+
+    A Workspace is used as is; None means the process's current one
+    (`jupyter_mlops.workspace()`, the server's in a kernel); a path is the
+    workspace rooted there, which becomes the current one (opening a store
+    per call would cost an engine and a migration check each time).
+    """
+    if isinstance(workspace, Workspace):
+        return workspace
+    import jupyter_mlops
+
+    if workspace is None:
+        return jupyter_mlops.workspace()
+    if not isinstance(workspace, (str, os.PathLike)):
+        raise InvalidInput(f"workspace must be a Workspace or a folder path, "
+                           f"got {type(workspace).__name__}")
+    root = Path(workspace).expanduser().resolve()
+    current = jupyter_mlops._current
+    if current is not None and current.root == root:
+        return current
+    return jupyter_mlops.workspace(str(root))

@@ -9,6 +9,8 @@ without datasets knowing it exists.
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import logging
 import sys
@@ -23,13 +25,11 @@ log = logging.getLogger("jupyter_mlops.core.datasets")
 on_dataset_used: list[Callable[[DatasetVersion, str], None]] = []
 
 
-def resolve_workspace(workspace: Workspace | None) -> Workspace:
+def resolve_workspace(workspace: Any) -> Workspace:
     """The given workspace, else the process's current one (`jupyter_mlops.workspace()`)."""
-    if workspace is not None:
-        return workspace
-    from jupyter_mlops import workspace as current
+    from ..workspace import use_workspace
 
-    return current()
+    return use_workspace(workspace)
 
 
 def notify(version: DatasetVersion, action: str) -> None:

@@ -16,12 +16,10 @@ from ..workspace import Workspace
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-def _workspace(workspace: Workspace | None) -> Workspace:
-    if workspace is not None:
-        return workspace
-    from jupyter_mlops import workspace as current
+def _workspace(workspace: Any) -> Workspace:
+    from ..workspace import use_workspace
 
-    return current()
+    return use_workspace(workspace)
 
 
 def validate_name(name: Any) -> str:

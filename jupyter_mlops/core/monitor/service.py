@@ -41,13 +41,11 @@ from .spec import (
 )
 
 
-def resolve_ws(workspace: Workspace | None) -> Workspace:
-    """The given workspace, else the process's (the server's, in a kernel it started)."""
-    if workspace is not None:
-        return workspace
-    from jupyter_mlops import workspace as current
+def resolve_ws(workspace: Workspace | str | None) -> Workspace:
+    """The given workspace (or folder), else the process's (the server's, in its kernels)."""
+    from ..workspace import use_workspace
 
-    return current()
+    return use_workspace(workspace)
 
 
 @dataclass

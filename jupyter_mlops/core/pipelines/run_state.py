@@ -222,12 +222,10 @@ def list_pipeline_runs(workspace: Workspace | None = None, *, pipeline: str | No
         return [_info(r, by_run.get(r.id, [])) for r in rows]
 
 
-def _workspace(workspace: Workspace | None) -> Workspace:
-    if workspace is not None:
-        return workspace
-    from jupyter_mlops import workspace as current
+def _workspace(workspace: Any) -> Workspace:
+    from ..workspace import use_workspace
 
-    return current()
+    return use_workspace(workspace)
 
 
 def _event(workspace: Workspace, kind: str, message: str, subject: str | None,

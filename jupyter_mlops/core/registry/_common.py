@@ -38,13 +38,11 @@ _VERSION = re.compile(r"^v?(\d+)$")
 _uri_lock = threading.RLock()
 
 
-def resolve_workspace(workspace: Workspace | None) -> Workspace:
+def resolve_workspace(workspace: Any) -> Workspace:
     """The given workspace, else the process's current one (`jupyter_mlops.workspace()`)."""
-    if workspace is not None:
-        return workspace
-    from jupyter_mlops import workspace as current
+    from ..workspace import use_workspace
 
-    return current()
+    return use_workspace(workspace)
 
 
 def validate_model_name(name: Any) -> str:

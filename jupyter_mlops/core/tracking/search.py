@@ -154,12 +154,10 @@ def _get(client: Any, ws: Workspace, run_id: str) -> Any:
             raise
 
 
-def _ws(workspace: Workspace | None) -> Workspace:
-    if workspace is not None:
-        return workspace
-    from ... import workspace as current
+def _ws(workspace: Any) -> Workspace:
+    from ..workspace import use_workspace
 
-    return current()
+    return use_workspace(workspace)
 
 
 def list_experiments(workspace: Workspace | None = None) -> list[ExperimentInfo]:

@@ -36,8 +36,6 @@ import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
 import { ModelsModel } from './model';
 import { IModelsOpeners } from './registry';
 import { ModelsPanel } from './view';
-// style/index.js (the styleModule) does not import models.css yet: load it with the panel
-import '../../../style/models.css';
 
 const modelsIcon = new LabIcon({
   name: 'jupyter-mlops:models',
@@ -100,12 +98,14 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           app.shell.add(widget, 'main');
         }
         app.shell.activateById(widget.id);
-        const tab = args['tab'];
+        // other panels (the timeline, lineage) open a model {model | name} or a
+        // deployment {deployment}, which lives on the Deployments tab
+        const tab = args['deployment'] ? 'deployments' : args['tab'];
         if (tab === 'registry' || tab === 'deployments') {
           model.setTab(tab);
         }
         await model.refresh();
-        const name = args['model'];
+        const name = args['model'] ?? args['name'];
         if (typeof name === 'string' && name) {
           await model.select(name);
         }

@@ -21,8 +21,6 @@ import { RUNS_DRIVE, RunsDrive } from './drive';
 import { pipelinesIcon } from './icon';
 import { PipelinesModel } from './model';
 import { PipelinesPanel } from './view';
-// style/index.js (the package's styleModule) does not list pipelines.css yet: load it here
-import '../../../style/pipelines.css';
 
 /** Where the user asked from: the file browser's selection, or the current notebook. */
 function notebookPath(app: JupyterFrontEnd, args: Record<string, unknown>): string | null {
@@ -117,7 +115,16 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Open Pipelines',
       caption: 'Pipelines and notebooks: run with parameters, follow progress, schedule',
       icon: pipelinesIcon,
-      execute: args => open((args.path as string) || null)
+      execute: async args => {
+        // other panels (the timeline) open one run: {runId}; the file browser a {path}
+        const runId = typeof args.runId === 'string' ? args.runId : '';
+        if (!runId) {
+          return open((args.path as string) || null);
+        }
+        const run = await api.getRun(runId);
+        await open(run.pipeline);
+        await model.showRun(runId);
+      }
     });
     app.commands.addCommand(PipelinesCommandIDs.runNotebook, {
       label: 'Run as Pipeline / Schedule…',

@@ -12,8 +12,6 @@ import * as React from 'react';
 
 import { DeploymentsAPI } from '../../../api/deployments';
 import { IMLOpsClient } from '../../../tokens';
-// style/index.js (the styleModule) does not import deployments.css: load it with the section
-import '../../../../style/deployments.css';
 import { DeploymentCard } from './card';
 import { DeploymentsModel } from './model';
 
