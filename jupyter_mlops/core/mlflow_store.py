@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .errors import BackendUnavailable
+from .locks import file_lock
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -35,8 +36,7 @@ class MlflowStore:
         self._client: Any = None
         self._lock = threading.Lock()
 
-    def _initialize_sqlite(self) -> None:
-        path = sqlite_path(self.tracking_uri)
+    def _initialize_sqlite(self, path: Path | None) -> None:
         if path is None or path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,13 +51,20 @@ class MlflowStore:
         if self._client is None:
             with self._lock:
                 if self._client is None:
+                    path = sqlite_path(self.tracking_uri)
                     try:
-                        self._initialize_sqlite()
-                        from mlflow.tracking import MlflowClient
+                        # another process creating the same new store must finish first:
+                        # MLflow migrates an empty SQLite file on open, twice at once fails
+                        with file_lock(path.with_name(path.name + ".lock") if path else None):
+                            self._initialize_sqlite(path)
+                            from mlflow.tracking import MlflowClient
 
-                        self._client = MlflowClient(
-                            tracking_uri=self.tracking_uri, registry_uri=self.registry_uri
-                        )
+                            client = MlflowClient(
+                                tracking_uri=self.tracking_uri, registry_uri=self.registry_uri
+                            )
+                            if path is not None:
+                                client.search_experiments(max_results=1)  # opens the store
+                        self._client = client
                     except Exception as exc:
                         raise BackendUnavailable(
                             f"Cannot open the MLflow store {self.tracking_uri!r}: {exc}"

@@ -10,10 +10,8 @@ upgrade, and the second server finds the schema at head when it gets the lock.
 
 from __future__ import annotations
 
-import fcntl
-from contextlib import contextmanager
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -23,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import BackendUnavailable
+from ..locks import file_lock
 
 SCRIPT_LOCATION = str(Path(__file__).with_name("migrations"))
 #: the advisory lock id of migrations on PostgreSQL (any constant shared by every server)
@@ -62,18 +61,8 @@ def current_revision(engine: Engine) -> str | None:
     return "+".join(sorted(revisions)) if revisions else None
 
 
-@contextmanager
-def _file_lock(lock_dir: Path | None) -> Iterator[None]:
-    if lock_dir is None:
-        yield
-        return
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / ".migrate.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _file_lock(lock_dir: Path | None) -> Any:
+    return file_lock(lock_dir / ".migrate.lock" if lock_dir is not None else None)
 
 
 def upgrade(engine: Engine, revision: str = "heads", lock_dir: Path | None = None) -> None:
