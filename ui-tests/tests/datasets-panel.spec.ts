@@ -8,15 +8,19 @@ import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { DOCS_VIEWPORT, shoot } from './screenshots';
+
 const ROOT = process.env.MLOPS_UI_ROOT as string;
 
 const V1 = 'id,amount,country\n1,10.5,DE\n2,20.0,FR\n3,30.0,DE\n';
 const V2 = 'id,amount,region\n1,11.5,north\n2,25.0,south\n3,30.0,north\n4,45.0,south\n';
 
+test.use({ viewport: DOCS_VIEWPORT });
+
 test.describe('Datasets panel', () => {
   test('shows versions, a profile and the diff of two snapshots', async ({ page }) => {
     // the root persists between runs: a fresh name keeps the counts exact
-    const name = `galata-sales-${Date.now()}`;
+    const name = `galata-sales-${Date.now().toString(36)}`;
     const file = `${name}.csv`;
     const snapshot = async (tags: string[]) => {
       const response = await page.request.post('/jupyter-mlops/datasets', {
@@ -39,6 +43,8 @@ test.describe('Datasets panel', () => {
 
     const panel = page.getByTestId('mlops-datasets-panel');
     await expect(panel).toBeVisible();
+    // the panel gets the width of the window (and the screenshots show only it)
+    await page.sidebar.close('left');
     await panel.getByTestId(`mlops-dataset-${name}`).getByRole('button').click();
 
     const v1 = panel.getByTestId(`mlops-dataset-version-${first.short}`);
@@ -54,6 +60,7 @@ test.describe('Datasets panel', () => {
     const amount = detail.getByTestId('mlops-dataset-column-amount');
     await expect(amount.getByTestId('mlops-dataset-histogram')).toBeVisible();
     expect(await amount.locator('rect').count()).toBeGreaterThan(1);
+    await shoot(panel, 'datasets-version-profile', { height: 480 });
 
     // the older one, chosen in the timeline
     await v1.getByRole('button', { name: first.short }).click();
@@ -71,5 +78,6 @@ test.describe('Datasets panel', () => {
       'changed'
     );
     await expect(panel.getByTestId('mlops-datasets-error')).toHaveCount(0);
+    await shoot(panel, 'datasets-diff', { height: 480 });
   });
 });

@@ -14,6 +14,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { DOCS_VIEWPORT, shoot } from './screenshots';
+
 const ROOT = process.env.MLOPS_UI_ROOT as string;
 
 function python(): string {
@@ -39,6 +41,8 @@ print(json.dumps([register_constant_model(ws, ${JSON.stringify(model)}, value=0,
   const [a, b] = JSON.parse(out.trim().split('\n').pop() as string);
   return [`${model}/${a}`, `${model}/${b}`];
 }
+
+test.use({ viewport: DOCS_VIEWPORT });
 
 test.describe('Deployments section', () => {
   // the root may persist between runs: fresh names keep the assertions exact
@@ -69,10 +73,24 @@ test.describe('Deployments section', () => {
     });
     expect(canary.status()).toBe(200);
 
+    // traffic, so the health figures have something to show: both versions answer
+    const answered = new Map<string, number>();
+    for (let i = 0; i < 60; i++) {
+      const answer = await page.request.post(`${dep.url}/invocations`, {
+        data: { dataframe_split: { columns: ['x'], data: [[i]] } }
+      });
+      expect(answer.status()).toBe(200);
+      const version = answer.headers()['x-mlops-version'];
+      answered.set(version, (answered.get(version) ?? 0) + 1);
+    }
+    expect([...answered.keys()].sort()).toEqual([v1, v2].sort());
+
     await page.evaluate(async () => {
       await (window as any).jupyterapp.commands.execute('mlops:open-models');
     });
     await page.getByRole('tab', { name: 'Deployments' }).click();
+    // the panel gets the width of the window (and the screenshots show only it)
+    await page.sidebar.close('left');
 
     const card = page.getByTestId(`deployment-${name}`);
     await expect(card).toBeVisible({ timeout: 30000 });
@@ -94,6 +112,18 @@ test.describe('Deployments section', () => {
     await expect(progress.getByTestId('canary-step')).toHaveText(['30 %', '100 %']);
     await expect(progress.getByTestId('canary-weight')).toContainText(`${v2} takes 30 % now`);
     await expect(progress.getByTestId('canary-bake')).toHaveText(/^(5\d\d|600) s$/);
+    // health of each version over the last minute: both live, both served requests
+    for (const [version, role] of [
+      [v1, 'stable'],
+      [v2, 'candidate']
+    ]) {
+      const row = card.getByTestId(`version-${version}`);
+      await expect(row).toHaveAttribute('data-role', role);
+      await expect(row.locator('td').nth(2)).toHaveText('healthy', { timeout: 30000 });
+      await expect(row.locator('td').nth(3)).not.toHaveText('–', { timeout: 30000 });
+      await expect(row.locator('td').nth(4)).toHaveText('0.0 %');
+    }
+    await shoot(page.locator('#jp-mlops-models'), 'deployments-canary', { height: 480 });
 
     // roll back from the panel: a confirmation first, then the split changes
     await card.getByTestId('deployment-rollback').click();
@@ -108,6 +138,7 @@ test.describe('Deployments section', () => {
       'Rolled back: rolled back from the Models panel'
     );
     await expect(card.getByTestId('deployment-rollback')).toBeDisabled();
+    await shoot(card, 'deployments-rolled-back');
 
     // the server agrees: all traffic on the first version
     const after = await (await page.request.get(`/jupyter-mlops/deployments/${name}`)).json();

@@ -9,6 +9,8 @@ import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { DOCS_VIEWPORT, shoot } from './screenshots';
+
 const ROOT = process.env.MLOPS_UI_ROOT as string;
 
 /** `amount` ~ N(10 + shift, 2) (deterministic), `region` cycling through four values. */
@@ -27,12 +29,14 @@ function csv(rows: number, shift: number): string {
   return lines.join('\n') + '\n';
 }
 
+test.use({ viewport: DOCS_VIEWPORT });
+
 test.describe('Drift panel', () => {
   test('compares two dataset versions, flags and plots the shifted column', async ({
     page
   }) => {
     // the root may persist between runs: a fresh name keeps the history exact
-    const name = `galata-drift-${Date.now()}`;
+    const name = `galata-drift-${Date.now().toString(36)}`;
     const file = `${name}.csv`;
     const snapshot = async (text: string, tags: string[]) => {
       fs.writeFileSync(path.join(ROOT, file), text);
@@ -53,6 +57,8 @@ test.describe('Drift panel', () => {
 
     const panel = page.locator('#jp-mlops-drift');
     await expect(panel).toBeVisible();
+    // the panel gets the width of the window (and the screenshots show only it)
+    await page.sidebar.close('left');
     await panel.getByTestId('drift-reference-dataset').selectOption(name);
     await panel.getByTestId('drift-reference-version').selectOption(baseline.version);
     await panel.getByTestId('drift-current-dataset').selectOption(name);
@@ -66,6 +72,16 @@ test.describe('Drift panel', () => {
     await expect(
       panel.getByTestId('drift-row-region').getByTestId('drift-verdict')
     ).toHaveText('no drift');
+    // the overview: every column's score against its threshold
+    await panel.getByRole('button', { name: 'All columns' }).click();
+    await expect(panel.locator('.jp-mlops-drift-plotTitle')).toHaveText(
+      'All columns: score vs threshold'
+    );
+    const overview = panel.getByTestId('drift-plot');
+    await expect(overview).toHaveAttribute('data-rendered', 'plotly', { timeout: 60000 });
+    await expect(overview.locator('.gtitle')).toContainText('Dataset drift detected');
+    await expect(overview.locator('.xtick')).toHaveText(['amount', 'region']);
+    await shoot(panel.getByTestId('drift-table'), 'drift-check-table');
     // sorted by verdict, drifted first
     await expect(panel.locator('[data-testid^="drift-row-"]').first()).toHaveAttribute(
       'data-testid',
@@ -79,6 +95,7 @@ test.describe('Drift panel', () => {
     await expect(plot).toHaveClass(/js-plotly-plot/);
     await expect(plot).toHaveAttribute('data-rendered', 'plotly');
     await expect(plot.locator('.legendtext')).toHaveText(['reference', 'current']);
+    await shoot(panel, 'drift-column-plot');
 
     const history = panel.getByTestId('drift-history');
     const entry = history.locator('li', { hasText: `${name}@${baseline.short}` });

@@ -9,6 +9,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { DOCS_VIEWPORT, shoot } from './screenshots';
+
 const ROOT = process.env.MLOPS_UI_ROOT as string;
 const PYTHON = path.resolve(__dirname, '..', '..', '.venv', 'bin', 'python');
 
@@ -23,6 +25,8 @@ async function openExperiments(page: IJupyterLabPageFixture): Promise<void> {
     .fill('Open Experiments');
   await page.getByRole('menuitem', { name: 'Open Experiments' }).click();
 }
+
+test.use({ viewport: DOCS_VIEWPORT });
 
 test.describe('Experiments panel', () => {
   let commit = '';
@@ -40,22 +44,35 @@ test.describe('Experiments panel', () => {
     commit = git('rev-parse', 'HEAD');
   });
 
+  // a notebook the test wrote outside Galata's temporary folder, removed after the test
+  let written: string | null = null;
+  test.afterEach(async ({ page }) => {
+    if (written) {
+      await page.contents.deleteFile(written);
+      written = null;
+    }
+  });
+
   test('a %%track run shows its notebook and commit; two runs compare', async ({
-    page,
-    tmpPath
+    page
   }) => {
     test.setTimeout(300000);
-    const name = 'track-demo.ipynb';
-    const notebook = `${tmpPath}/${name}`;
     // runs of earlier test sessions in this root stay in "demo": name this session's
-    const stamp = `galata-${Date.now()}`;
-    const cells = ['%load_ext jupyter_mlops'];
+    const stamp = `run-${Date.now().toString(36)}`;
+    const name = `train-${stamp}.ipynb`;
+    // a short path (Galata's tmpPath is long), so the runs table shows it whole
+    const notebook = `notebooks/${name}`;
+    written = notebook;
+    const cells = ['%load_ext jupyter_mlops\nimport jupyter_mlops'];
     for (const [suffix, lr, acc] of [
       ['a', '0.1', '0.91'],
       ['b', '0.01', '0.87']
     ]) {
+      // a loss logged per step gives the compare view a history to chart
       cells.push(
         `%%track --experiment demo --name ${stamp}-${suffix} --param lr=${lr} --log acc\n` +
+          `for step in range(8):\n` +
+          `    jupyter_mlops.log(loss=round(1 / (1 + ${lr} * 10 * step), 4), step=step)\n` +
           `acc = ${acc}`
       );
     }
@@ -92,6 +109,8 @@ test.describe('Experiments panel', () => {
     }
 
     await openExperiments(page);
+    // the panel gets the width of the window (and the screenshots show only it)
+    await page.sidebar.close('left');
     const panel = page.locator('#jp-mlops-experiments');
     await panel
       .getByTestId('mlops-exp-experiment')
@@ -107,6 +126,7 @@ test.describe('Experiments panel', () => {
       );
       await expect(row.getByTestId('mlops-exp-cell-status')).toHaveText('FINISHED');
     }
+    await shoot(panel, 'experiments-runs');
 
     // the detail of the newest run: notebook, commit, and the notebook opens
     await expect(rows.nth(0).getByTestId('mlops-exp-run-link')).toHaveText(`${stamp}-b`);
@@ -119,6 +139,7 @@ test.describe('Experiments panel', () => {
     await expect(detail.getByTestId('mlops-exp-artifacts')).toContainText(
       'environment/requirements.txt'
     );
+    await shoot(panel, 'experiments-run-detail');
     await detail.getByTestId('mlops-exp-notebook-open').click();
     await expect(
       page.locator('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current')
@@ -133,14 +154,22 @@ test.describe('Experiments panel', () => {
     const compare = panel.getByTestId('mlops-exp-compare');
     await expect(compare).toContainText('Comparing 2 runs');
     await expect(compare.locator('.jp-mlops-exp-differ')).toContainText('params.lr');
+    // one chart per metric history (acc logged once, loss per step)
     const history = compare.getByTestId('mlops-exp-history-chart');
-    await expect(history).toHaveCount(1);
-    await expect(history).toHaveAttribute('data-rendered', 'plotly', {
-      timeout: 60000
-    });
+    await expect(history).toHaveCount(2);
+    for (const chart of [history.nth(0), history.nth(1)]) {
+      await expect(chart).toHaveAttribute('data-rendered', 'plotly', { timeout: 60000 });
+    }
+    await expect(history.locator('.gtitle')).toHaveText(['acc', 'loss']);
+    // each chart has a line per run, named after it
+    await expect(history.nth(1).locator('.legendtext')).toHaveText([
+      `${stamp}-b`,
+      `${stamp}-a`
+    ]);
     const parallel = compare.getByTestId('mlops-exp-parallel');
     await expect(parallel).toHaveAttribute('data-rendered', 'plotly');
     await expect(parallel.locator('.parcoords')).toHaveCount(1);
+    await shoot(compare, 'experiments-compare', { height: 1400 });
   });
 
   test('columns chosen by the user are remembered in the settings', async ({

@@ -10,6 +10,8 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 
+import { DOCS_VIEWPORT, shoot } from './screenshots';
+
 const ROOT = process.env.MLOPS_UI_ROOT as string;
 const PYTHON = path.resolve(__dirname, '..', '..', '.venv', 'bin', 'python');
 const SEED = path.resolve(__dirname, '..', 'seed_models.py');
@@ -29,11 +31,13 @@ async function openModels(page: IJupyterLabPageFixture): Promise<void> {
   await page.getByRole('menuitem', { name: 'Open Models' }).click();
 }
 
+test.use({ viewport: DOCS_VIEWPORT });
+
 test.describe('Models panel', () => {
   test('runs the gate, promotes with a reason and shows the alias move', async ({ page }) => {
     test.setTimeout(300000);
     // the root may persist between runs: a fresh name keeps the history exact
-    const name = `galata-models-${Date.now()}`;
+    const name = `galata-models-${Date.now().toString(36)}`;
     const seed = JSON.parse(
       execFileSync(PYTHON, [SEED, ROOT, name], { encoding: 'utf-8', timeout: 240000 })
         .trim()
@@ -46,12 +50,23 @@ test.describe('Models panel', () => {
     await expect(panel).toBeVisible();
     await expect(panel.getByRole('tab', { name: 'Registry' })).toBeVisible();
     await expect(panel.getByRole('tab', { name: 'Deployments' })).toHaveText('Deployments');
+    // the panel gets the width of the window (and the screenshots show only it)
+    await page.sidebar.close('left');
     await panel.getByTestId(`model-${name}`).click();
 
     const v1 = panel.getByTestId('version-row-1');
     const v2 = panel.getByTestId('version-row-2');
     await expect(v1.getByTestId('alias-badge-champion')).toBeVisible();
     await expect(v2.getByTestId('alias-badge-challenger')).toBeVisible();
+    // each version links the run that made it and the data it was trained on
+    for (const [row, run] of [
+      [v1, 'train-weak'],
+      [v2, 'train-strong']
+    ] as const) {
+      await expect(row).toContainText(`${name}-train`);
+      await expect(row).toContainText(run);
+    }
+    await shoot(panel, 'registry-versions');
 
     // the gate: @challenger vs @champion, F1 must improve by 0.05 on the held-out version
     await panel.getByTestId('gate-challenger').selectOption('challenger');
@@ -72,6 +87,7 @@ test.describe('Models panel', () => {
       `${seed.holdout_name}@${seed.holdout.slice(0, 12)}`
     );
     await expect(panel.getByTestId('gate-history').locator('li')).toHaveCount(1);
+    await shoot(panel.getByTestId('gate-section'), 'registry-gate-result', { height: 1200 });
 
     // promote: refused without a reason (the button stays disabled), then done with one
     const reason = panel.getByTestId('promote-reason');
@@ -91,6 +107,9 @@ test.describe('Models panel', () => {
     await expect(history.locator('li[data-alias="champion"]')).toHaveCount(2);
     await expect(v2.getByTestId('alias-badge-champion')).toBeVisible();
     await expect(v1.getByTestId('alias-badge-champion')).toHaveCount(0);
+    await shoot(panel.locator('.jp-mlops-models-columns'), 'registry-alias-history', {
+      height: 1200
+    });
 
     // lineage of v2: back to its run and training data; the run opens in Experiments
     await panel.getByTestId('lineage-2').click();
@@ -103,6 +122,7 @@ test.describe('Models panel', () => {
     );
     const run = lineage.getByTestId('lineage-node-run');
     await expect(run).toHaveAttribute('data-node-id', `run:${seed.runs.strong}`);
+    await shoot(panel.getByTestId('lineage-section'), 'registry-lineage', { height: 1200 });
     await run.click();
     await expect(page.locator('#jp-mlops-experiments')).toBeVisible();
 
