@@ -8,6 +8,7 @@ it, or both run the same migrations and one fails half-way.
 from __future__ import annotations
 
 import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,3 +27,17 @@ def file_lock(path: Path | None) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: Alembic keeps its migration context in module globals: two migrations at once in one
+#: process (our state DB in the server's start-up thread, MLflow's store in a request)
+#: break each other ("KeyError: 'script'") whatever files they lock
+_MIGRATIONS = threading.RLock()
+
+
+@contextmanager
+def migration_lock(path: Path | None) -> Iterator[None]:
+    """Serialise schema migrations: across threads of this process, then across processes
+    through `path` (None: threads only)."""
+    with _MIGRATIONS, file_lock(path):
+        yield

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .errors import BackendUnavailable
-from .locks import file_lock
+from .locks import migration_lock
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -55,7 +55,7 @@ class MlflowStore:
                     try:
                         # another process creating the same new store must finish first:
                         # MLflow migrates an empty SQLite file on open, twice at once fails
-                        with file_lock(path.with_name(path.name + ".lock") if path else None):
+                        with migration_lock(path.with_name(path.name + ".lock") if path else None):
                             self._initialize_sqlite(path)
                             from mlflow.tracking import MlflowClient
 

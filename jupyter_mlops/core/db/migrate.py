@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import BackendUnavailable
-from ..locks import file_lock
+from ..locks import migration_lock
 
 SCRIPT_LOCATION = str(Path(__file__).with_name("migrations"))
 #: the advisory lock id of migrations on PostgreSQL (any constant shared by every server)
@@ -62,7 +62,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _file_lock(lock_dir: Path | None) -> Any:
-    return file_lock(lock_dir / ".migrate.lock" if lock_dir is not None else None)
+    return migration_lock(lock_dir / ".migrate.lock" if lock_dir is not None else None)
 
 
 def upgrade(engine: Engine, revision: str = "heads", lock_dir: Path | None = None) -> None:
