@@ -79,7 +79,7 @@ test.describe('Drift panel', () => {
     );
     const overview = panel.getByTestId('drift-plot');
     await expect(overview).toHaveAttribute('data-rendered', 'plotly', { timeout: 60000 });
-    await expect(overview.locator('.gtitle')).toContainText('Dataset drift detected');
+    await expect(overview.locator('.gtitle')).toHaveText('Drift: 1 of 2 columns');
     await expect(overview.locator('.xtick')).toHaveText(['amount', 'region']);
     await shoot(panel.getByTestId('drift-table'), 'drift-check-table');
     // sorted by verdict, drifted first

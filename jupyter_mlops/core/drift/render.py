@@ -66,7 +66,9 @@ def overview_figure(report: DriftReport) -> go.Figure:
         ]
     )
     fig.update_layout(
-        title=report.headline(),
+        # the short form: plotly does not wrap titles, and the full headline is cut off
+        title=("Drift" if report.drifted else "No drift")
+        + f": {report.n_drifted} of {report.n_evaluated} columns",
         xaxis_title="column",
         yaxis_title="p-value (tests) / distance",
         showlegend=True,

@@ -42,7 +42,7 @@ function Tabs(props: { model: ModelsModel }): JSX.Element {
 }
 
 function Section(props: {
-  title: string;
+  title: React.ReactNode;
   testId?: string;
   children: React.ReactNode;
 }): JSX.Element {
@@ -66,7 +66,7 @@ function Registry(props: { model: ModelsModel; openers: IModelsOpeners }): JSX.E
       {detail && (
         <div className="jp-mlops-models-main" data-testid="model-detail">
           <div className="jp-mlops-models-title">
-            <span className="jp-mlops-Title">{detail.name}</span>
+            <span className="jp-mlops-Title jp-mlops-keepCase">{detail.name}</span>
             <span className="jp-mlops-Muted">
               protected: {detail.protected.map(a => `@${a}`).join(', ') || 'none'}
             </span>
@@ -100,7 +100,17 @@ function Registry(props: { model: ModelsModel; openers: IModelsOpeners }): JSX.E
             </Section>
           </div>
           {m.lineageVersion !== null && (
-            <Section title={`Lineage of ${detail.name} v${m.lineageVersion}`} testId="lineage-section">
+            <Section
+              title={
+                <>
+                  Lineage of{' '}
+                  <span className="jp-mlops-keepCase">
+                    {detail.name} v{m.lineageVersion}
+                  </span>
+                </>
+              }
+              testId="lineage-section"
+            >
               {m.lineageError && <div className="jp-mlops-Error">{m.lineageError}</div>}
               {m.lineage ? (
                 <LineageView

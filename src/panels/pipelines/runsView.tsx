@@ -21,6 +21,14 @@ function seconds(value: number | null): string {
   return value === null || value === undefined ? '' : `${value.toFixed(1)} s`;
 }
 
+/** A step's parameters and, once it ran, what it passed downstream. */
+function stepValues(s: IStepRun): string {
+  const given = s.parameters ? JSON.stringify(s.parameters) : '';
+  const outputs =
+    s.outputs && Object.keys(s.outputs).length ? ` → ${JSON.stringify(s.outputs)}` : '';
+  return given + outputs;
+}
+
 function ParamField(props: { model: PipelinesModel; param: IParameter }): JSX.Element {
   const { model: m, param: p } = props;
   const value = m.fields[p.name] ?? '';
@@ -172,11 +180,8 @@ export function StepsTable(props: {
                   <CellProgress step={s} />
                 </td>
                 <td className="jp-mlops-pipelines-nowrap">{seconds(s.duration_s)}</td>
-                <td className="jp-mlops-pipelines-code">
-                  {s.parameters ? JSON.stringify(s.parameters) : ''}
-                  {s.outputs && Object.keys(s.outputs).length
-                    ? ` → ${JSON.stringify(s.outputs)}`
-                    : ''}
+                <td className="jp-mlops-pipelines-code" title={stepValues(s)}>
+                  {stepValues(s)}
                 </td>
                 <td>
                   {s.output_notebook && s.status !== 'pending' && (
@@ -246,7 +251,12 @@ export function RunHistory(props: { model: PipelinesModel }): JSX.Element {
                     <td>{r.trigger}</td>
                     <td className="jp-mlops-pipelines-nowrap">{when(r.started ?? r.created)}</td>
                     <td className="jp-mlops-pipelines-nowrap">{seconds(r.duration_s)}</td>
-                    <td className="jp-mlops-pipelines-code">{JSON.stringify(r.parameters)}</td>
+                    <td
+                      className="jp-mlops-pipelines-code"
+                      title={JSON.stringify(r.parameters, null, 1)}
+                    >
+                      {JSON.stringify(r.parameters)}
+                    </td>
                     <td onClick={e => e.stopPropagation()}>
                       {active ? (
                         <Button
