@@ -102,7 +102,8 @@ export function VersionsTable(props: {
               <td title={v.model_uri ?? undefined}>
                 {v.key}
                 {v.model_ref && v.model_ref !== v.key && (
-                  <span className="jp-mlops-Muted"> ({v.model_ref})</span>
+                  // the reference it was deployed from: an alias may have moved since
+                  <span className="jp-mlops-Muted"> (deployed as {v.model_ref})</span>
                 )}
               </td>
               <td>{v.role}</td>
