@@ -11,23 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-from tornado.httpclient import HTTPClientError
+from mlops_rest import call
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
 V1 = "id,amount,country\n1,10.5,DE\n2,20.0,FR\n3,,DE\n4,40.0,FR\n"
 V2 = "id,amount,region\n1,11.5,north\n2,25.0,south\n3,30.0,north\n4,45.0,south\n5,-5.0,east\n"
-
-
-async def call(jp_fetch, *parts, method="GET", body=None, **kwargs) -> tuple[int, dict]:
-    if body is not None and not isinstance(body, str):
-        body = json.dumps(body)
-    try:
-        response = await jp_fetch("jupyter-mlops", *parts, method=method, body=body,
-                                  allow_nonstandard_methods=True, **kwargs)
-    except HTTPClientError as exc:
-        return exc.code, json.loads(exc.response.body)
-    return response.code, json.loads(response.body)
 
 
 def write(root: Path, rel: str, text: str) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tornado.httpclient import HTTPClientError
+from mlops_rest import call
 
 from jupyter_mlops.core.deploy import deployments
 from jupyter_mlops.core.deploy.demo_models import register_constant_model
@@ -36,17 +36,6 @@ from jupyter_mlops.core.deploy.targets.local import pid_alive
 from jupyter_mlops.core.workspace import Workspace
 
 BODY = json.dumps({"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.0]]}}).encode()
-
-
-async def call(jp_fetch, *parts, method="GET", body=None, **kwargs) -> tuple[int, dict]:
-    if body is not None and not isinstance(body, str):
-        body = json.dumps(body)
-    try:
-        response = await jp_fetch("jupyter-mlops", *parts, method=method, body=body,
-                                  allow_nonstandard_methods=True, request_timeout=300, **kwargs)
-    except HTTPClientError as exc:
-        return exc.code, json.loads(exc.response.body)
-    return response.code, json.loads(response.body)
 
 
 def stop_all(ws: Workspace) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tornado.httpclient import HTTPClientError
+from mlops_rest import call
 
 from jupyter_mlops.core import datasets as D
 from jupyter_mlops.core.datasets import objects
@@ -24,17 +24,6 @@ from jupyter_mlops.core.workspace import Workspace
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
 NEVER = "0 0 1 1 *"  # the in-server runner must not check during the test
-
-
-async def call(jp_fetch, *parts, method="GET", body=None, **kwargs) -> tuple[int, dict]:
-    if body is not None and not isinstance(body, str):
-        body = json.dumps(body)
-    try:
-        response = await jp_fetch("jupyter-mlops", *parts, method=method, body=body,
-                                  allow_nonstandard_methods=True, **kwargs)
-    except HTTPClientError as exc:
-        return exc.code, json.loads(exc.response.body)
-    return response.code, json.loads(response.body)
 
 
 @pytest.fixture

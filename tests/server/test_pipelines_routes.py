@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-from tornado.httpclient import HTTPClientError
+from mlops_rest import call
 
 pytestmark = [pytest.mark.usefixtures("jp_serverapp"), pytest.mark.slow]
 
@@ -69,19 +69,6 @@ def root(jp_root_dir: Path) -> Path:
     notebook(jp_root_dir / "quick.ipynb", "x = 1\nlabel = 'a'", "y = x + 1")
     (jp_root_dir / "train.pipeline.yaml").write_text(TRAIN)
     return jp_root_dir
-
-
-async def call(jp_fetch, *parts, method="GET", body=None, **kwargs) -> tuple[int, dict]:
-    if body is not None and not isinstance(body, str):
-        body = json.dumps(body)
-    if method in ("POST", "PATCH") and body is None:
-        body = ""
-    try:
-        response = await jp_fetch("jupyter-mlops", *parts, method=method, body=body,
-                                  allow_nonstandard_methods=True, **kwargs)
-    except HTTPClientError as exc:
-        return exc.code, json.loads(exc.response.body)
-    return response.code, json.loads(response.body)
 
 
 async def wait_run(jp_fetch, run_id: str, until=("succeeded", "failed", "cancelled"),

@@ -9,13 +9,12 @@ alias history and the lineage then go over REST, as the Models panel does.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import quote
 
 import nbformat
 import pytest
-from tornado.httpclient import HTTPClientError
+from mlops_rest import call
 
 from jupyter_mlops.core.datasets import load_dataset, snapshot
 from jupyter_mlops.core.datasets import objects
@@ -25,17 +24,6 @@ from jupyter_mlops.core.workspace import Workspace
 from jupyter_mlops.examples import churn
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
-
-
-async def call(jp_fetch, *parts, method="GET", body=None, **kwargs) -> tuple[int, dict]:
-    if body is not None and not isinstance(body, str):
-        body = json.dumps(body)
-    try:
-        response = await jp_fetch("jupyter-mlops", *parts, method=method, body=body,
-                                  allow_nonstandard_methods=True, **kwargs)
-    except HTTPClientError as exc:
-        return exc.code, json.loads(exc.response.body)
-    return response.code, json.loads(response.body)
 
 
 def _labelled(frame):

@@ -32,10 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .mixins import CreatedUpdatedByMixin
 from .models import Base, utcnow
 
 
-class MonitorRow(Base):
+class MonitorRow(CreatedUpdatedByMixin, Base):
     """A drift monitor of one deployment."""
 
     __tablename__ = "monitors"
@@ -65,11 +66,6 @@ class MonitorRow(Base):
     last_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     open_alert_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_alert_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                              nullable=False)
-    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                              nullable=False)
-    actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class MonitorCheckRow(Base):

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .mixins import CreatedUpdatedByMixin
 from .models import Base, utcnow
 
 
@@ -108,7 +109,7 @@ class StepRunRow(Base):
     kernel_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
-class ScheduleRow(Base):
+class ScheduleRow(CreatedUpdatedByMixin, Base):
     """A durable automation of a pipeline: a cron schedule and/or trigger subscriptions."""
 
     __tablename__ = "pipeline_schedules"
@@ -125,11 +126,6 @@ class ScheduleRow(Base):
     paused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     next_fire_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_fire_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                              nullable=False)
-    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                              nullable=False)
-    actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class TriggerEventRow(Base):
