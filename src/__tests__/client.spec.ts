@@ -3,27 +3,11 @@
  * (see jest.globalSetup.js): URLs, auth, error typing, cache busting.
  */
 
-import { ServerConnection } from '@jupyterlab/services';
-
-import {
-  MLOpsClient,
-  MLOpsNetworkError,
-  MLOpsRequestError,
-  ServerExtensionMissingError
-} from '../api';
-
-function settings(
-  overrides: Partial<ServerConnection.ISettings> = {}
-): ServerConnection.ISettings {
-  return ServerConnection.makeSettings({
-    baseUrl: process.env.MLOPS_TEST_BASE_URL,
-    token: process.env.MLOPS_TEST_TOKEN,
-    ...overrides
-  });
-}
+import { MLOpsNetworkError, MLOpsRequestError, ServerExtensionMissingError } from '../api';
+import { testClient } from './helpers';
 
 describe('MLOpsClient against the real server', () => {
-  const client = new MLOpsClient({ serverSettings: settings() });
+  const client = testClient();
 
   it('reads the config of the workspace', async () => {
     const config = await client.config();
@@ -68,17 +52,13 @@ describe('MLOpsClient against the real server', () => {
   });
 
   it('is refused with a wrong token', async () => {
-    const intruder = new MLOpsClient({
-      serverSettings: settings({ token: 'wrong' })
-    });
+    const intruder = testClient({ token: 'wrong' });
     await expect(intruder.config()).rejects.toMatchObject({ status: 403 });
   });
 
   it('says the server extension is missing on a 404 from /config', async () => {
-    const elsewhere = new MLOpsClient({
-      serverSettings: settings({
-        baseUrl: `${process.env.MLOPS_TEST_BASE_URL}not-jupyter-mlops/`
-      })
+    const elsewhere = testClient({
+      baseUrl: `${process.env.MLOPS_TEST_BASE_URL}not-jupyter-mlops/`
     });
     const failure = elsewhere.config();
     await expect(failure).rejects.toBeInstanceOf(ServerExtensionMissingError);
@@ -88,9 +68,7 @@ describe('MLOpsClient against the real server', () => {
   });
 
   it('says when nothing answers at all', async () => {
-    const gone = new MLOpsClient({
-      serverSettings: settings({ baseUrl: 'http://127.0.0.1:9/' })
-    });
+    const gone = testClient({ baseUrl: 'http://127.0.0.1:9/' });
     await expect(gone.health()).rejects.toBeInstanceOf(MLOpsNetworkError);
   });
 });

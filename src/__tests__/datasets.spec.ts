@@ -6,15 +6,12 @@
 
 import { ServerConnection } from '@jupyterlab/services';
 
-import { MLOpsClient, MLOpsRequestError } from '../api';
 import { DatasetsAPI, versionRef } from '../api/datasets';
 import { DatasetsModel, IDatasetReference } from '../panels/datasets/model';
+import { failure, testClient, testSettings } from './helpers';
 
-const settings = ServerConnection.makeSettings({
-  baseUrl: process.env.MLOPS_TEST_BASE_URL,
-  token: process.env.MLOPS_TEST_TOKEN
-});
-const api = new DatasetsAPI(new MLOpsClient({ serverSettings: settings }));
+const settings = testSettings();
+const api = new DatasetsAPI(testClient());
 
 const V1 = 'id,amount,country\n1,10.5,DE\n2,20.0,FR\n3,,DE\n';
 const V2 = 'id,amount,country\n1,11.0,DE\n2,25.0,FR\n3,30.0,IT\n4,-1.0,DE\n';
@@ -32,16 +29,6 @@ async function writeFile(path: string, content: string): Promise<void> {
   if (!response.ok) {
     throw new Error(`writing ${path}: ${response.status} ${await response.text()}`);
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<MLOpsRequestError> {
-  try {
-    await promise;
-  } catch (reason) {
-    expect(reason).toBeInstanceOf(MLOpsRequestError);
-    return reason as MLOpsRequestError;
-  }
-  throw new Error('expected the request to fail');
 }
 
 describe('DatasetsAPI against the real server', () => {

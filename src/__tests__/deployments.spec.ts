@@ -8,16 +8,12 @@
  * is stopped at the end: deployments outlive the server (separate processes).
  */
 
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
 import * as http from 'http';
-import * as path from 'path';
 
-import { ServerConnection } from '@jupyterlab/services';
-
-import { MLOpsClient, MLOpsRequestError } from '../api';
+import { MLOpsRequestError } from '../api';
 import { DeploymentsAPI, IDeployment } from '../api/deployments';
 import { DeploymentsModel } from '../panels/models/deployments/model';
+import { pythonJson, ROOT as root, testClient } from './helpers';
 
 const MODEL = 'jest-deploy';
 const NAME = 'jest-api';
@@ -30,11 +26,6 @@ v1 = register_constant_model(ws, ${JSON.stringify(MODEL)}, value=0, alias="champ
 v2 = register_constant_model(ws, ${JSON.stringify(MODEL)}, value=1, alias="challenger")
 print(json.dumps([v1, v2]))
 `;
-
-function python(): string {
-  const venv = path.join(__dirname, '..', '..', '.venv', 'bin', 'python');
-  return fs.existsSync(venv) ? venv : 'python3';
-}
 
 /** POST /invocations on the deployment's own URL (no kept-alive socket); who answered. */
 function predict(url: string): Promise<string> {
@@ -78,27 +69,17 @@ async function waitFor<T>(
 }
 
 describe('DeploymentsAPI against the real server', () => {
-  const root = process.env.MLOPS_TEST_ROOT as string;
-  const api = new DeploymentsAPI(
-    new MLOpsClient({
-      serverSettings: ServerConnection.makeSettings({
-        baseUrl: process.env.MLOPS_TEST_BASE_URL,
-        token: process.env.MLOPS_TEST_TOKEN
-      })
-    })
-  );
+  const api = new DeploymentsAPI(testClient());
   let v1 = '';
   let v2 = '';
   let dep: IDeployment;
 
   beforeAll(() => {
-    const out = execFileSync(python(), ['-c', REGISTER], {
+    const [a, b] = pythonJson<[string, string]>(['-c', REGISTER], {
       env: { ...process.env, JUPYTER_MLOPS_WORKSPACE: root },
-      encoding: 'utf-8',
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 120000
     });
-    const [a, b] = JSON.parse(out.trim().split('\n').pop() as string);
     v1 = `${MODEL}/${a}`;
     v2 = `${MODEL}/${b}`;
   }, 150000);

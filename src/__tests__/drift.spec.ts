@@ -8,17 +8,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { ServerConnection } from '@jupyterlab/services';
-
-import { MLOpsClient, MLOpsRequestError } from '../api';
 import { DriftAPI } from '../api/drift';
+import { failure, ROOT, testClient } from './helpers';
 
-const client = new MLOpsClient({
-  serverSettings: ServerConnection.makeSettings({
-    baseUrl: process.env.MLOPS_TEST_BASE_URL,
-    token: process.env.MLOPS_TEST_TOKEN
-  })
-});
+const client = testClient();
 const api = new DriftAPI(client);
 
 /** A deterministic CSV: `amount` moves by `shift`, `region` does not. */
@@ -38,21 +31,11 @@ function csv(rows: number, shift: number): string {
 }
 
 async function snapshot(file: string, text: string, tags: string[] = []): Promise<void> {
-  fs.writeFileSync(path.join(process.env.MLOPS_TEST_ROOT as string, file), text);
+  fs.writeFileSync(path.join(ROOT, file), text);
   await client.request('datasets', {
     method: 'POST',
     body: { path: file, name: 'jest-drift', tags }
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<MLOpsRequestError> {
-  try {
-    await promise;
-  } catch (reason) {
-    expect(reason).toBeInstanceOf(MLOpsRequestError);
-    return reason as MLOpsRequestError;
-  }
-  throw new Error('expected the request to fail');
 }
 
 describe('DriftAPI against the real server', () => {

@@ -4,14 +4,12 @@
  * server's workspace, as a notebook kernel would.
  */
 
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { ServerConnection } from '@jupyterlab/services';
-
-import { MLOpsClient, MLOpsRequestError } from '../api';
+import { MLOpsRequestError } from '../api';
 import { ExperimentsAPI, IRunSummary } from '../api/experiments';
+import { pythonJson, ROOT as root, testClient } from './helpers';
 
 const EXPERIMENT = 'jest-experiments';
 
@@ -27,38 +25,23 @@ for i in range(3):
 print(json.dumps(ids))
 `;
 
-function python(): string {
-  const venv = path.join(__dirname, '..', '..', '.venv', 'bin', 'python');
-  return fs.existsSync(venv) ? venv : 'python3';
-}
-
 describe('ExperimentsAPI against the real server', () => {
-  const root = process.env.MLOPS_TEST_ROOT as string;
-  const api = new ExperimentsAPI(
-    new MLOpsClient({
-      serverSettings: ServerConnection.makeSettings({
-        baseUrl: process.env.MLOPS_TEST_BASE_URL,
-        token: process.env.MLOPS_TEST_TOKEN
-      })
-    })
-  );
+  const api = new ExperimentsAPI(testClient());
   let ids: string[] = [];
 
   beforeAll(() => {
     fs.mkdirSync(path.join(root, 'nb'), { recursive: true });
     fs.writeFileSync(path.join(root, 'nb', 'train.ipynb'), '{}');
-    const out = execFileSync(python(), ['-c', LOG_RUNS], {
+    ids = pythonJson<string[]>(['-c', LOG_RUNS], {
       env: {
         ...process.env,
         JUPYTER_MLOPS_WORKSPACE: root,
         JUPYTER_MLOPS_NOTEBOOK: path.join(root, 'nb', 'train.ipynb'),
         JUPYTER_MLOPS_OUTPUT_NOTEBOOK: path.join(root, 'nb', 'train-out.ipynb')
       },
-      encoding: 'utf-8',
       stdio: ['ignore', 'pipe', 'pipe'], // MLflow's INFO lines stay out of the report
       timeout: 120000
     });
-    ids = JSON.parse(out.trim().split('\n').pop() as string);
   }, 150000);
 
   it('lists the experiment', async () => {

@@ -7,23 +7,11 @@
  * what happened, filtered and paged.
  */
 
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
-
-import { ServerConnection } from '@jupyterlab/services';
-
-import { MLOpsClient, MLOpsRequestError } from '../api';
 import { MonitorAPI } from '../api/monitor';
 import { targetOf, TimelineModel } from '../panels/timeline/model';
+import { failure, seedScript, testClient } from './helpers';
 
-const client = new MLOpsClient({
-  serverSettings: ServerConnection.makeSettings({
-    baseUrl: process.env.MLOPS_TEST_BASE_URL,
-    token: process.env.MLOPS_TEST_TOKEN
-  })
-});
-const api = new MonitorAPI(client);
+const api = new MonitorAPI(testClient());
 
 interface ISeeded {
   alert_id: number;
@@ -33,36 +21,11 @@ interface ISeeded {
   check_id: number;
 }
 
-function python(): string {
-  const venv = path.join(__dirname, '..', '..', '.venv', 'bin', 'python');
-  return process.env.PYTHON_BIN || (fs.existsSync(venv) ? venv : 'python3');
-}
-
-function seed(prefix: string): ISeeded {
-  const script = path.join(__dirname, '..', '..', 'ui-tests', 'seed_monitor.py');
-  const out = execFileSync(python(), [script, process.env.MLOPS_TEST_ROOT as string, prefix], {
-    encoding: 'utf-8',
-    timeout: 170000
-  });
-  const lines = out.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as ISeeded;
-}
-
-async function failure(promise: Promise<unknown>): Promise<MLOpsRequestError> {
-  try {
-    await promise;
-  } catch (reason) {
-    expect(reason).toBeInstanceOf(MLOpsRequestError);
-    return reason as MLOpsRequestError;
-  }
-  throw new Error('expected the request to fail');
-}
-
 describe('MonitorAPI and the Timeline model against the real server', () => {
   let seeded: ISeeded;
 
   beforeAll(() => {
-    seeded = seed('jest');
+    seeded = seedScript<ISeeded>('seed_monitor.py', ['jest'], 170000);
   }, 180000);
 
   it('lists the monitor with its last check and its history', async () => {

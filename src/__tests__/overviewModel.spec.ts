@@ -2,19 +2,12 @@
  * The panel's model loads everything the sidebar shows from the real server.
  */
 
-import { ServerConnection } from '@jupyterlab/services';
-
-import { MLOpsClient } from '../api';
 import { OverviewModel } from '../panels/overviewModel';
+import { testClient } from './helpers';
 
 describe('OverviewModel', () => {
   it('fills config, health and events and signals each change', async () => {
-    const client = new MLOpsClient({
-      serverSettings: ServerConnection.makeSettings({
-        baseUrl: process.env.MLOPS_TEST_BASE_URL,
-        token: process.env.MLOPS_TEST_TOKEN
-      })
-    });
+    const client = testClient();
     const model = new OverviewModel(client);
     const states: string[] = [];
     model.changed.connect(() => states.push(model.state));
@@ -28,12 +21,7 @@ describe('OverviewModel', () => {
   });
 
   it('flags a missing server extension once', async () => {
-    const client = new MLOpsClient({
-      serverSettings: ServerConnection.makeSettings({
-        baseUrl: `${process.env.MLOPS_TEST_BASE_URL}missing/`,
-        token: process.env.MLOPS_TEST_TOKEN
-      })
-    });
+    const client = testClient({ baseUrl: `${process.env.MLOPS_TEST_BASE_URL}missing/` });
     const model = new OverviewModel(client);
     let warnings = 0;
     model.extensionMissing.connect(() => warnings++);

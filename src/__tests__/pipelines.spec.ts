@@ -8,21 +8,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { ServerConnection } from '@jupyterlab/services';
-
-import { MLOpsClient, MLOpsRequestError } from '../api';
 import { DONE_STATUSES, IRun, PipelinesAPI } from '../api/pipelines';
 import { RunsDrive } from '../panels/pipelines/drive';
 import { collect } from '../panels/pipelines/params';
+import { failure, ROOT, testClient } from './helpers';
 
-const client = new MLOpsClient({
-  serverSettings: ServerConnection.makeSettings({
-    baseUrl: process.env.MLOPS_TEST_BASE_URL,
-    token: process.env.MLOPS_TEST_TOKEN
-  })
-});
+const client = testClient();
 const api = new PipelinesAPI(client);
-const ROOT = process.env.MLOPS_TEST_ROOT as string;
 const OUT = 'from jupyter_mlops.core.pipelines.outputs import output\n';
 
 function notebook(file: string, params: string, ...cells: string[]): void {
@@ -54,16 +46,6 @@ async function finished(id: string, timeoutMs = 120000): Promise<IRun> {
     }
     await new Promise(r => setTimeout(r, 250));
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<MLOpsRequestError> {
-  try {
-    await promise;
-  } catch (reason) {
-    expect(reason).toBeInstanceOf(MLOpsRequestError);
-    return reason as MLOpsRequestError;
-  }
-  throw new Error('expected the request to fail');
 }
 
 describe('PipelinesAPI against the real server', () => {

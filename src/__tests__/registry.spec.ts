@@ -6,25 +6,10 @@
  * lineage then go through RegistryAPI.
  */
 
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
-
-import { ServerConnection } from '@jupyterlab/services';
-
-import { MLOpsClient, MLOpsRequestError } from '../api';
 import { RegistryAPI } from '../api/registry';
+import { failure, seedScript, testClient } from './helpers';
 
-const client = new MLOpsClient({
-  serverSettings: ServerConnection.makeSettings({
-    baseUrl: process.env.MLOPS_TEST_BASE_URL,
-    token: process.env.MLOPS_TEST_TOKEN
-  })
-});
-const api = new RegistryAPI(client);
-const REPO = path.resolve(__dirname, '..', '..');
-const VENV_PYTHON = path.join(REPO, '.venv', 'bin', 'python');
-const PYTHON = fs.existsSync(VENV_PYTHON) ? VENV_PYTHON : 'python3';
+const api = new RegistryAPI(testClient());
 const MODEL = 'jest-churn';
 
 interface ISeed {
@@ -36,26 +21,11 @@ interface ISeed {
   runs: { weak: string; strong: string };
 }
 
-async function failure(promise: Promise<unknown>): Promise<MLOpsRequestError> {
-  try {
-    await promise;
-  } catch (reason) {
-    expect(reason).toBeInstanceOf(MLOpsRequestError);
-    return reason as MLOpsRequestError;
-  }
-  throw new Error('expected the request to fail');
-}
-
 describe('RegistryAPI against the real server', () => {
   let seed: ISeed;
 
   beforeAll(() => {
-    const out = execFileSync(
-      PYTHON,
-      [path.join(REPO, 'ui-tests', 'seed_models.py'), process.env.MLOPS_TEST_ROOT as string, MODEL],
-      { encoding: 'utf-8', timeout: 240000 }
-    );
-    seed = JSON.parse(out.trim().split('\n').pop() as string) as ISeed;
+    seed = seedScript<ISeed>('seed_models.py', [MODEL], 240000);
   }, 300000);
 
   it('lists the model, its versions with aliases, metrics, datasets and notebook', async () => {

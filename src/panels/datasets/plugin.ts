@@ -12,15 +12,14 @@ import {
 import {
   Clipboard,
   ICommandPalette,
-  MainAreaWidget,
-  Notification,
-  WidgetTracker
+  Notification
 } from '@jupyterlab/apputils';
 import { tableRowsIcon } from '@jupyterlab/ui-components';
 
 import { DatasetsAPI } from '../../api/datasets';
 import { DatasetsCommandIDs, PALETTE_CATEGORY } from '../../commands';
 import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
+import { mainAreaOpener } from '../mainArea';
 import { DatasetsModel, IDatasetReference } from './model';
 import { DatasetsPanel } from './panel';
 import { IDatasetReferences } from './tokens';
@@ -39,9 +38,6 @@ export const datasetsPlugin: JupyterFrontEndPlugin<IDatasetReferences> = {
     restorer: ILayoutRestorer | null
   ): IDatasetReferences => {
     const model = new DatasetsModel(new DatasetsAPI(client));
-    const tracker = new WidgetTracker<MainAreaWidget<DatasetsPanel>>({
-      namespace: 'mlops-datasets'
-    });
     let last: IDatasetReference | null = null;
     model.driftReferenceChosen.connect((_, reference) => {
       last = reference;
@@ -57,25 +53,22 @@ export const datasetsPlugin: JupyterFrontEndPlugin<IDatasetReferences> = {
       }
     };
 
-    let widget: MainAreaWidget<DatasetsPanel> | null = null;
+    const open = mainAreaOpener({
+      app,
+      restorer,
+      command: DatasetsCommandIDs.open,
+      namespace: 'mlops-datasets',
+      id: 'jp-mlops-datasets',
+      label: 'Datasets',
+      icon: tableRowsIcon,
+      content: () => new DatasetsPanel(model, useAsDriftReference)
+    });
     app.commands.addCommand(DatasetsCommandIDs.open, {
       label: 'Open Datasets',
       caption: 'Dataset snapshots: versions, profiles, diffs and validation',
       icon: tableRowsIcon,
       execute: async args => {
-        if (!widget || widget.isDisposed) {
-          const content = new DatasetsPanel(model, useAsDriftReference);
-          widget = new MainAreaWidget({ content });
-          widget.id = 'jp-mlops-datasets';
-          widget.title.label = 'Datasets';
-          widget.title.icon = tableRowsIcon;
-          widget.title.closable = true;
-          void tracker.add(widget);
-        }
-        if (!widget.isAttached) {
-          app.shell.add(widget, 'main');
-        }
-        app.shell.activateById(widget.id);
+        open();
         await model.refresh();
         // other panels (lineage, timeline) open a given version: {name, version}
         const name = typeof args?.name === 'string' ? args.name : '';
@@ -89,12 +82,6 @@ export const datasetsPlugin: JupyterFrontEndPlugin<IDatasetReferences> = {
       }
     });
     palette?.addItem({ command: DatasetsCommandIDs.open, category: PALETTE_CATEGORY });
-    if (restorer) {
-      void restorer.restore(tracker, {
-        command: DatasetsCommandIDs.open,
-        name: () => 'datasets'
-      });
-    }
     return {
       chosen: model.driftReferenceChosen,
       get last() {

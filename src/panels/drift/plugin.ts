@@ -10,13 +10,14 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { DriftAPI } from '../../api/drift';
 import { DriftCommandIDs, PALETTE_CATEGORY } from '../../commands';
 import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
 import { IDatasetReferences } from '../datasets/tokens';
+import { mainAreaOpener } from '../mainArea';
 import { DriftModel } from './model';
 import { DriftPanel } from './view';
 
@@ -42,31 +43,26 @@ export const driftPlugin: JupyterFrontEndPlugin<void> = {
     references: IDatasetReferences | null
   ): void => {
     const model = new DriftModel(new DriftAPI(client));
-    const tracker = new WidgetTracker<MainAreaWidget<DriftPanel>>({
-      namespace: 'mlops-drift'
-    });
     references?.chosen.connect((_, reference) => {
       void model.pick('reference', reference.name, reference.version);
     });
 
-    let widget: MainAreaWidget<DriftPanel> | null = null;
+    const open = mainAreaOpener({
+      app,
+      restorer,
+      command: DriftCommandIDs.open,
+      namespace: 'mlops-drift',
+      id: 'jp-mlops-drift',
+      label: 'Drift',
+      icon: driftIcon,
+      content: () => new DriftPanel(model)
+    });
     app.commands.addCommand(DriftCommandIDs.open, {
       label: 'Open Drift',
       caption: 'Compare two dataset versions column by column, with plots',
       icon: driftIcon,
       execute: async args => {
-        if (!widget || widget.isDisposed) {
-          widget = new MainAreaWidget({ content: new DriftPanel(model) });
-          widget.id = 'jp-mlops-drift';
-          widget.title.label = 'Drift';
-          widget.title.icon = driftIcon;
-          widget.title.closable = true;
-          void tracker.add(widget);
-        }
-        if (!widget.isAttached) {
-          app.shell.add(widget, 'main');
-        }
-        app.shell.activateById(widget.id);
+        open();
         await model.refresh();
         // the timeline opens one check: {checkId}
         const checkId = Number(args?.checkId ?? NaN);
@@ -81,11 +77,5 @@ export const driftPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     palette?.addItem({ command: DriftCommandIDs.open, category: PALETTE_CATEGORY });
-    if (restorer) {
-      void restorer.restore(tracker, {
-        command: DriftCommandIDs.open,
-        name: () => 'drift'
-      });
-    }
   }
 };

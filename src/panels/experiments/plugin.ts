@@ -9,17 +9,14 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import {
-  ICommandPalette,
-  MainAreaWidget,
-  WidgetTracker
-} from '@jupyterlab/apputils';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { ExperimentsAPI } from '../../api/experiments';
 import { ExperimentsCommandIDs, PALETTE_CATEGORY } from '../../commands';
 import { mlopsIcon } from '../../icons';
 import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
+import { mainAreaOpener } from '../mainArea';
 import { ExperimentsModel } from './model';
 import { ExperimentsPanel } from './view';
 
@@ -42,12 +39,19 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null
   ): void => {
     const model = new ExperimentsModel(new ExperimentsAPI(client));
-    const tracker = new WidgetTracker<MainAreaWidget<ExperimentsPanel>>({
-      namespace: 'mlops-experiments'
-    });
     const openPath = (path: string) =>
       app.commands.execute('docmanager:open', { path });
-    let widget: MainAreaWidget<ExperimentsPanel> | null = null;
+    const open = mainAreaOpener({
+      app,
+      restorer,
+      command: ExperimentsCommandIDs.open,
+      namespace: 'mlops-experiments',
+      id: 'jp-mlops-experiments',
+      label: 'Experiments',
+      icon: mlopsIcon,
+      content: () => new ExperimentsPanel(model, openPath),
+      created: () => void model.refreshExperiments()
+    });
 
     if (registry) {
       registry
@@ -81,20 +85,7 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Runs logged from notebooks: filter, compare, open their notebooks',
       icon: mlopsIcon,
       execute: async args => {
-        if (!widget || widget.isDisposed) {
-          const panel = new ExperimentsPanel(model, openPath);
-          widget = new MainAreaWidget({ content: panel });
-          widget.id = 'jp-mlops-experiments';
-          widget.title.label = 'Experiments';
-          widget.title.icon = mlopsIcon;
-          widget.title.closable = true;
-          void tracker.add(widget);
-          void model.refreshExperiments();
-        }
-        if (!widget.isAttached) {
-          app.shell.add(widget, 'main');
-        }
-        app.shell.activateById(widget.id);
+        open();
         const runId = args['runId'];
         if (typeof runId === 'string' && runId) {
           await model.showRun(runId);
@@ -105,12 +96,6 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
       command: ExperimentsCommandIDs.open,
       category: PALETTE_CATEGORY
     });
-    if (restorer) {
-      void restorer.restore(tracker, {
-        command: ExperimentsCommandIDs.open,
-        name: () => 'experiments'
-      });
-    }
 
     document.addEventListener('click', event => {
       const link = (event.target as Element | null)?.closest?.(RUN_LINK);

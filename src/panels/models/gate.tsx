@@ -11,6 +11,93 @@ import { IGateResult, IMetricCheck } from '../../api/registry';
 import { GATE_METRICS, ModelsModel } from './model';
 import { fmt, when } from './registry';
 
+/** A form of the Registry tab: submitting runs `action` instead of reloading the page. */
+function ModelsForm(props: {
+  testId: string;
+  action: () => Promise<void>;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <form
+      className="jp-mlops-models-form"
+      data-testid={props.testId}
+      onSubmit={e => {
+        e.preventDefault();
+        void props.action();
+      }}
+    >
+      {props.children}
+    </form>
+  );
+}
+
+/** A labelled `<select>` whose options are the children. */
+function SelectField(props: {
+  label: string;
+  ariaLabel?: string;
+  testId: string;
+  value: string;
+  onChange: (value: string) => void;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <label className="jp-mlops-models-field">
+      <span>{props.label}</span>
+      <select
+        className="jp-mlops-Input"
+        aria-label={props.ariaLabel ?? props.label}
+        data-testid={props.testId}
+        value={props.value}
+        onChange={e => props.onChange(e.target.value)}
+      >
+        {props.children}
+      </select>
+    </label>
+  );
+}
+
+/** A labelled text (or number) `<input>`. */
+function InputField(props: {
+  label: string;
+  ariaLabel?: string;
+  testId: string;
+  value: string;
+  onChange: (value: string) => void;
+  grow?: boolean;
+  number?: boolean;
+  placeholder?: string;
+}): JSX.Element {
+  return (
+    <label className={`jp-mlops-models-field${props.grow ? ' jp-mlops-models-grow' : ''}`}>
+      <span>{props.label}</span>
+      <input
+        className={`jp-mlops-Input${props.number ? ' jp-mlops-models-number' : ''}`}
+        aria-label={props.ariaLabel ?? props.label}
+        data-testid={props.testId}
+        type={props.number ? 'number' : undefined}
+        step={props.number ? 'any' : undefined}
+        placeholder={props.placeholder}
+        value={props.value}
+        onChange={e => props.onChange(e.target.value)}
+      />
+    </label>
+  );
+}
+
+/** Named options: the plain names as they are. */
+function NameOptions(props: { names: readonly string[] }): JSX.Element {
+  return (
+    <>
+      {props.names.map(name => (
+        <option key={name} value={name}>
+          {name}
+        </option>
+      ))}
+    </>
+  );
+}
+
+/** A version or an alias of the selected model, as the gate and promotion name them. */
 function SideSelect(props: {
   model: ModelsModel;
   value: string;
@@ -20,23 +107,19 @@ function SideSelect(props: {
 }): JSX.Element {
   const choices = props.model.sideChoices;
   return (
-    <label className="jp-mlops-models-field">
-      <span>{props.label}</span>
-      <select
-        className="jp-mlops-Input"
-        aria-label={props.label}
-        data-testid={props.testId}
-        value={props.value}
-        onChange={e => props.onChange(e.target.value)}
-      >
-        {!choices.includes(props.value) && <option value={props.value}>{props.value}</option>}
-        {choices.map(c => (
-          <option key={c} value={c}>
-            {/^\d+$/.test(c) ? `v${c}` : `@${c}`}
-          </option>
-        ))}
-      </select>
-    </label>
+    <SelectField
+      label={props.label}
+      testId={props.testId}
+      value={props.value}
+      onChange={props.onChange}
+    >
+      {!choices.includes(props.value) && <option value={props.value}>{props.value}</option>}
+      {choices.map(c => (
+        <option key={c} value={c}>
+          {/^\d+$/.test(c) ? `v${c}` : `@${c}`}
+        </option>
+      ))}
+    </SelectField>
   );
 }
 
@@ -45,14 +128,7 @@ export function GateForm(props: { model: ModelsModel }): JSX.Element {
   const f = m.gateForm;
   const versions = m.datasetVersions[f.dataset] ?? [];
   return (
-    <form
-      className="jp-mlops-models-form"
-      data-testid="gate-form"
-      onSubmit={e => {
-        e.preventDefault();
-        void m.runGate();
-      }}
-    >
+    <ModelsForm testId="gate-form" action={() => m.runGate()}>
       <SideSelect
         model={m}
         label="Challenger"
@@ -67,70 +143,46 @@ export function GateForm(props: { model: ModelsModel }): JSX.Element {
         value={f.against}
         onChange={against => m.updateGateForm({ against })}
       />
-      <label className="jp-mlops-models-field">
-        <span>Held-out dataset</span>
-        <select
-          className="jp-mlops-Input"
-          aria-label="Held-out dataset"
-          data-testid="gate-dataset"
-          value={f.dataset}
-          onChange={e => m.updateGateForm({ dataset: e.target.value })}
-        >
-          {m.datasets.length === 0 && <option value="">no datasets yet</option>}
-          {m.datasets.map(name => (
-            <option key={name} value={name}>
-              {name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="jp-mlops-models-field">
-        <span>Version</span>
-        <select
-          className="jp-mlops-Input"
-          aria-label="Dataset version"
-          data-testid="gate-version"
-          value={f.version}
-          onChange={e => m.updateGateForm({ version: e.target.value })}
-        >
-          {versions.length === 0 && <option value="">no versions</option>}
-          {versions.map(v => (
-            <option key={v.version} value={v.version}>
-              {v.short}
-              {v.tags.length ? ` (${v.tags.join(', ')})` : ''}
-              {v.rows !== null ? ` · ${v.rows} rows` : ''}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="jp-mlops-models-field">
-        <span>Metric</span>
-        <select
-          className="jp-mlops-Input"
-          aria-label="Metric"
-          data-testid="gate-metric"
-          value={f.metric}
-          onChange={e => m.updateGateForm({ metric: e.target.value })}
-        >
-          {GATE_METRICS.map(name => (
-            <option key={name} value={name}>
-              {name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="jp-mlops-models-field">
-        <span>Min delta</span>
-        <input
-          className="jp-mlops-Input jp-mlops-models-number"
-          aria-label="Min delta"
-          data-testid="gate-min-delta"
-          type="number"
-          step="any"
-          value={f.minDelta}
-          onChange={e => m.updateGateForm({ minDelta: e.target.value })}
-        />
-      </label>
+      <SelectField
+        label="Held-out dataset"
+        testId="gate-dataset"
+        value={f.dataset}
+        onChange={dataset => m.updateGateForm({ dataset })}
+      >
+        {m.datasets.length === 0 && <option value="">no datasets yet</option>}
+        <NameOptions names={m.datasets} />
+      </SelectField>
+      <SelectField
+        label="Version"
+        ariaLabel="Dataset version"
+        testId="gate-version"
+        value={f.version}
+        onChange={version => m.updateGateForm({ version })}
+      >
+        {versions.length === 0 && <option value="">no versions</option>}
+        {versions.map(v => (
+          <option key={v.version} value={v.version}>
+            {v.short}
+            {v.tags.length ? ` (${v.tags.join(', ')})` : ''}
+            {v.rows !== null ? ` · ${v.rows} rows` : ''}
+          </option>
+        ))}
+      </SelectField>
+      <SelectField
+        label="Metric"
+        testId="gate-metric"
+        value={f.metric}
+        onChange={metric => m.updateGateForm({ metric })}
+      >
+        <NameOptions names={GATE_METRICS} />
+      </SelectField>
+      <InputField
+        label="Min delta"
+        testId="gate-min-delta"
+        number
+        value={f.minDelta}
+        onChange={minDelta => m.updateGateForm({ minDelta })}
+      />
       <label className="jp-mlops-models-check">
         <input
           type="checkbox"
@@ -143,7 +195,7 @@ export function GateForm(props: { model: ModelsModel }): JSX.Element {
       <Button type="submit" data-testid="gate-run" disabled={!m.canGate}>
         {m.gating ? 'Running gate…' : 'Run gate'}
       </Button>
-    </form>
+    </ModelsForm>
   );
 }
 
@@ -268,14 +320,7 @@ export function PromoteForm(props: { model: ModelsModel }): JSX.Element {
   const m = props.model;
   const f = m.promoteForm;
   return (
-    <form
-      className="jp-mlops-models-form"
-      data-testid="promote-form"
-      onSubmit={e => {
-        e.preventDefault();
-        void m.promote();
-      }}
-    >
+    <ModelsForm testId="promote-form" action={() => m.promote()}>
       <SideSelect
         model={m}
         label="Version"
@@ -283,27 +328,22 @@ export function PromoteForm(props: { model: ModelsModel }): JSX.Element {
         value={f.version}
         onChange={version => m.updatePromoteForm({ version })}
       />
-      <label className="jp-mlops-models-field">
-        <span>To alias</span>
-        <input
-          className="jp-mlops-Input"
-          aria-label="Alias to move"
-          data-testid="promote-alias"
-          value={f.alias}
-          onChange={e => m.updatePromoteForm({ alias: e.target.value })}
-        />
-      </label>
-      <label className="jp-mlops-models-field jp-mlops-models-grow">
-        <span>Reason (required)</span>
-        <input
-          className="jp-mlops-Input"
-          aria-label="Reason"
-          data-testid="promote-reason"
-          placeholder="why this version goes to production"
-          value={f.reason}
-          onChange={e => m.updatePromoteForm({ reason: e.target.value })}
-        />
-      </label>
+      <InputField
+        label="To alias"
+        ariaLabel="Alias to move"
+        testId="promote-alias"
+        value={f.alias}
+        onChange={alias => m.updatePromoteForm({ alias })}
+      />
+      <InputField
+        label="Reason (required)"
+        ariaLabel="Reason"
+        testId="promote-reason"
+        grow
+        placeholder="why this version goes to production"
+        value={f.reason}
+        onChange={reason => m.updatePromoteForm({ reason })}
+      />
       <Button type="submit" data-testid="promote-run" disabled={!m.canPromote}>
         {m.promoting ? 'Promoting…' : 'Promote'}
       </Button>
@@ -312,6 +352,6 @@ export function PromoteForm(props: { model: ModelsModel }): JSX.Element {
           {m.promoteError}
         </div>
       )}
-    </form>
+    </ModelsForm>
   );
 }

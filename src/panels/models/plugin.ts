@@ -18,9 +18,7 @@ import {
 import {
   Clipboard,
   ICommandPalette,
-  MainAreaWidget,
-  Notification,
-  WidgetTracker
+  Notification
 } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
@@ -33,6 +31,7 @@ import {
   PALETTE_CATEGORY
 } from '../../commands';
 import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
+import { mainAreaOpener } from '../mainArea';
 import { ModelsModel } from './model';
 import { IModelsOpeners } from './registry';
 import { ModelsPanel } from './view';
@@ -60,9 +59,6 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null
   ): void => {
     const model = new ModelsModel(new RegistryAPI(client), new DatasetsAPI(client));
-    const tracker = new WidgetTracker<MainAreaWidget<ModelsPanel>>({
-      namespace: 'mlops-models'
-    });
     const openers: IModelsOpeners = {
       openRun: runId => void app.commands.execute(ExperimentsCommandIDs.open, { runId }),
       openNotebook: path => void app.commands.execute('docmanager:open', { path }),
@@ -80,24 +76,22 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       }
     };
 
-    let widget: MainAreaWidget<ModelsPanel> | null = null;
+    const open = mainAreaOpener({
+      app,
+      restorer,
+      command: ModelsCommandIDs.open,
+      namespace: 'mlops-models',
+      id: 'jp-mlops-models',
+      label: 'Models',
+      icon: modelsIcon,
+      content: () => new ModelsPanel(model, client, openers)
+    });
     app.commands.addCommand(ModelsCommandIDs.open, {
       label: 'Open Models',
       caption: 'Registered models: versions, aliases, the champion/challenger gate, lineage',
       icon: modelsIcon,
       execute: async args => {
-        if (!widget || widget.isDisposed) {
-          widget = new MainAreaWidget({ content: new ModelsPanel(model, client, openers) });
-          widget.id = 'jp-mlops-models';
-          widget.title.label = 'Models';
-          widget.title.icon = modelsIcon;
-          widget.title.closable = true;
-          void tracker.add(widget);
-        }
-        if (!widget.isAttached) {
-          app.shell.add(widget, 'main');
-        }
-        app.shell.activateById(widget.id);
+        open();
         // other panels (the timeline, lineage) open a model {model | name} or a
         // deployment {deployment}, which lives on the Deployments tab
         const tab = args['deployment'] ? 'deployments' : args['tab'];
@@ -112,11 +106,5 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     palette?.addItem({ command: ModelsCommandIDs.open, category: PALETTE_CATEGORY });
-    if (restorer) {
-      void restorer.restore(tracker, {
-        command: ModelsCommandIDs.open,
-        name: () => 'models'
-      });
-    }
   }
 };

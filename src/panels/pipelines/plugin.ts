@@ -12,11 +12,12 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette } from '@jupyterlab/apputils';
 
 import { PipelinesAPI } from '../../api/pipelines';
 import { PALETTE_CATEGORY, PipelinesCommandIDs } from '../../commands';
 import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
+import { mainAreaOpener } from '../mainArea';
 import { RUNS_DRIVE, RunsDrive } from './drive';
 import { pipelinesIcon } from './icon';
 import { PipelinesModel } from './model';
@@ -86,25 +87,20 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
     };
 
     const model = new PipelinesModel(api);
-    const tracker = new WidgetTracker<MainAreaWidget<PipelinesPanel>>({
-      namespace: 'mlops-pipelines'
+    const openPanel = mainAreaOpener({
+      app,
+      restorer,
+      command: PipelinesCommandIDs.open,
+      namespace: 'mlops-pipelines',
+      id: 'jp-mlops-pipelines',
+      label: 'Pipelines',
+      icon: pipelinesIcon,
+      content: () => new PipelinesPanel(model, openFile),
+      created: widget => widget.disposed.connect(() => model.dispose())
     });
-    let widget: MainAreaWidget<PipelinesPanel> | null = null;
 
     const open = async (select?: string | null, tab?: 'run' | 'schedule') => {
-      if (!widget || widget.isDisposed) {
-        widget = new MainAreaWidget({ content: new PipelinesPanel(model, openFile) });
-        widget.id = 'jp-mlops-pipelines';
-        widget.title.label = 'Pipelines';
-        widget.title.icon = pipelinesIcon;
-        widget.title.closable = true;
-        widget.disposed.connect(() => model.dispose());
-        void tracker.add(widget);
-      }
-      if (!widget.isAttached) {
-        app.shell.add(widget, 'main');
-      }
-      app.shell.activateById(widget.id);
+      openPanel();
       await model.refresh();
       if (select) {
         await model.select(select, tab);
@@ -140,12 +136,6 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
       execute: args => open(notebookPath(app, args), 'schedule')
     });
     palette?.addItem({ command: PipelinesCommandIDs.open, category: PALETTE_CATEGORY });
-    if (restorer) {
-      void restorer.restore(tracker, {
-        command: PipelinesCommandIDs.open,
-        name: () => 'pipelines'
-      });
-    }
   }
 };
 

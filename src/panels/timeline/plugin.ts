@@ -10,12 +10,13 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { MonitorAPI } from '../../api/monitor';
 import { PALETTE_CATEGORY, TimelineCommandIDs } from '../../commands';
 import { IMLOpsClient, PLUGIN_PREFIX } from '../../tokens';
+import { mainAreaOpener } from '../mainArea';
 import { TimelineModel } from './model';
 import { TimelinePanel } from './view';
 
@@ -40,36 +41,25 @@ export const timelinePlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null
   ): void => {
     const model = new TimelineModel(new MonitorAPI(client));
-    const tracker = new WidgetTracker<MainAreaWidget<TimelinePanel>>({
-      namespace: 'mlops-timeline'
+    const open = mainAreaOpener({
+      app,
+      restorer,
+      command: TimelineCommandIDs.open,
+      namespace: 'mlops-timeline',
+      id: 'jp-mlops-timeline',
+      label: 'Timeline',
+      icon: timelineIcon,
+      content: () => new TimelinePanel(model, app.commands)
     });
-    let widget: MainAreaWidget<TimelinePanel> | null = null;
     app.commands.addCommand(TimelineCommandIDs.open, {
       label: 'Open Timeline',
       caption: 'Drift alerts, monitors and everything that happened in the workspace',
       icon: timelineIcon,
       execute: async () => {
-        if (!widget || widget.isDisposed) {
-          widget = new MainAreaWidget({ content: new TimelinePanel(model, app.commands) });
-          widget.id = 'jp-mlops-timeline';
-          widget.title.label = 'Timeline';
-          widget.title.icon = timelineIcon;
-          widget.title.closable = true;
-          void tracker.add(widget);
-        }
-        if (!widget.isAttached) {
-          app.shell.add(widget, 'main');
-        }
-        app.shell.activateById(widget.id);
+        open();
         await model.refresh();
       }
     });
     palette?.addItem({ command: TimelineCommandIDs.open, category: PALETTE_CATEGORY });
-    if (restorer) {
-      void restorer.restore(tracker, {
-        command: TimelineCommandIDs.open,
-        name: () => 'timeline'
-      });
-    }
   }
 };
