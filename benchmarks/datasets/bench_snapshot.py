@@ -9,6 +9,8 @@ Measured (each the median of --repeats runs, alternating the contenders):
    `df.to_parquet()` alone.                                   target: <= 2x
 2. `snapshot(path)` of a ~300 MB CSV vs `dvc add` of the same file in a fresh
    `git init && dvc init` repo, and vs `cp`.                  target: >= 4x faster than DVC
+   (large files are copied with O_DIRECT; the same snapshot through the page
+   cache, JUPYTER_MLOPS_DIRECT_IO=0, is measured beside it)
 3. re-snapshot of the unchanged file vs `dvc add` again.      target: < 50 ms
 
 DVC is installed by this script into its own venv (benchmarks/.venvs/dvc,
@@ -151,10 +153,11 @@ def bench_frame(tmp: Path, rows: int, cols: int, repeats: int) -> dict[str, Any]
 
 def bench_file(tmp: Path, csv: Path, dvc: Path, repeats: int, resnaps: int) -> dict[str, Any]:
     from jupyter_mlops.core.datasets import snapshot
+    from jupyter_mlops.core.datasets.copying import ENV_DIRECT_IO
 
     out: dict[str, list[float]] = {k: [] for k in (
         "cp_s", "md5sum_s", "dvc_add_s", "dvc_add_hardlink_s", "dvc_readd_s", "snapshot_s",
-        "resnapshot_s")}
+        "snapshot_buffered_s", "resnapshot_s")}
     for rep in range(repeats):
         repo, linked = tmp / f"dvc-{rep}", tmp / f"dvc-link-{rep}"
         for path, cache_type in ((repo, None), (linked, "hardlink")):
@@ -165,13 +168,24 @@ def bench_file(tmp: Path, csv: Path, dvc: Path, repeats: int, resnaps: int) -> d
                 run([str(dvc), "config", "cache.type", cache_type], cwd=path)
             shutil.copyfile(csv, path / csv.name)
         ws = fresh_workspace(tmp / f"ws-csv-{rep}")
+        ws_buffered = fresh_workspace(tmp / f"ws-buf-{rep}")
         copy = tmp / f"copy-{rep}.csv"
+
+        def buffered() -> None:
+            """The same snapshot with the page-cache copy (what files under 32 MiB get)."""
+            os.environ[ENV_DIRECT_IO] = "0"
+            try:
+                snapshot(csv, "bench-csv", workspace=ws_buffered)
+            finally:
+                del os.environ[ENV_DIRECT_IO]
+
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("cp_s", lambda: run(["cp", str(csv), str(copy)])),
             ("md5sum_s", lambda: run(["md5sum", str(csv)])),
             ("dvc_add_s", lambda: run([str(dvc), "add", "-q", csv.name], cwd=repo)),
             ("dvc_add_hardlink_s", lambda: run([str(dvc), "add", "-q", csv.name], cwd=linked)),
             ("snapshot_s", lambda: snapshot(csv, "bench-csv", workspace=ws)),
+            ("snapshot_buffered_s", buffered),
         ]
         # the step after others' 300 MB writes pays for them (measured: ~0.2 s first,
         # ~0.75 s last, for cp and snapshot alike): rotate the order so that over
@@ -191,7 +205,8 @@ def bench_file(tmp: Path, csv: Path, dvc: Path, repeats: int, resnaps: int) -> d
             out["resnapshot_s"].append(timed(again))
             assert version is not None and version.new is False
         ws.close()
-        for path in (repo, linked, copy, tmp / f"ws-csv-{rep}"):
+        ws_buffered.close()
+        for path in (repo, linked, copy, tmp / f"ws-csv-{rep}", tmp / f"ws-buf-{rep}"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     return out
 
@@ -215,6 +230,9 @@ def summarize(frame: dict[str, Any], file: dict[str, Any]) -> list[dict[str, Any
          "theirs/ours", "times faster than DVC", ">= 4.0"),
         ("CSV file: dvc add (cache.type=hardlink) vs snapshot", file["snapshot_s"],
          file["dvc_add_hardlink_s"], "theirs/ours", "times faster than DVC", "(info)"),
+        ("CSV file: dvc add (default cache) vs snapshot through the page cache "
+         "(JUPYTER_MLOPS_DIRECT_IO=0)", file["snapshot_buffered_s"], file["dvc_add_s"],
+         "theirs/ours", "times faster than DVC", "(info)"),
         ("CSV file: cp vs snapshot", file["snapshot_s"], file["cp_s"], "ours/theirs",
          "snapshot time / cp time", "(info)"),
         ("CSV file: md5sum (what DVC must at least read) vs snapshot", file["snapshot_s"],
@@ -236,8 +254,8 @@ def summarize(frame: dict[str, Any], file: dict[str, Any]) -> list[dict[str, Any
     for index, check in checks.items():
         out[index]["met"] = check(out[index]["ratio"])
         out[index]["met_best"] = check(out[index]["ratio_best"])
-    out[5]["met"] = out[5]["ours_s"] < 0.050
-    out[5]["met_best"] = out[5]["ours_best_s"] < 0.050
+    out[-1]["met"] = out[-1]["ours_s"] < 0.050
+    out[-1]["met_best"] = out[-1]["ours_best_s"] < 0.050
     return out
 
 
@@ -280,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=20)
     parser.add_argument("--csv-mb", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="runs; a multiple of 5 puts each contender in each position")
+    parser.add_argument("--repeats", type=int, default=6,
+                        help="runs; a multiple of 6 puts each contender in each position")
     parser.add_argument("--resnapshots", type=int, default=5)
     parser.add_argument("--tmp", type=Path, default=None, help="where to put the data")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")

@@ -97,8 +97,8 @@ def test_full_disk_during_file_copy_leaves_nothing(ws, monkeypatch):
     src.parent.mkdir(parents=True, exist_ok=True)
     src.write_bytes(os.urandom(1 << 16))
 
-    def disk_full(path, handle):
-        handle.write(b"x" * 1000)
+    def disk_full(src, dst):
+        dst.write_bytes(b"x" * 1000)
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(objects, "copy_hashing", disk_full)

@@ -176,6 +176,7 @@ def test_empty_versions_give_reasons_not_errors(ws):
 
 
 def test_checks_are_kept_and_listed_per_dataset(ws, versions):
+    drift("small", "small", workspace=ws, log_to_run=False)  # an older check to page back to
     before = len(list_checks(workspace=ws, limit=1000))
     report = drift("small", "small@" + versions["s1"].version[:8], workspace=ws,
                    log_to_run=False)

@@ -56,23 +56,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return hasher.hexdigest()
 
 
-def copy_hashing(src: Path, dst_handle: BinaryIO) -> tuple[str, int]:
-    """Copy `src` into an open file while hashing, in one pass over the bytes.
-
-    The hash is of exactly the bytes written, so a source that changes during
-    the copy can never produce an object whose name does not match its content.
-    """
-    hasher = new_hasher()
-
-    def update(chunk: memoryview) -> None:
-        hasher.update(chunk)
-        dst_handle.write(chunk)
-
-    with open(src, "rb", buffering=0) as handle:
-        size = _hash_stream(handle, hasher, update)
-    return hasher.hexdigest(), size
-
-
 def is_hash_prefix(text: str) -> bool:
     """Whether a version reference could be (a prefix of) a content hash."""
     return 0 < len(text) <= HASH_HEX_LEN and all(c in "0123456789abcdef" for c in text)

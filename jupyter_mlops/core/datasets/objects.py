@@ -11,7 +11,7 @@ a hash name; `gc` sweeps old temps.
 
 Files are brought in by reflink (copy-on-write clone) when the filesystem
 allows (btrfs, XFS, APFS-like), else by a one-pass copy that hashes exactly
-the bytes it writes. Hardlinks are deliberately not used: the object would
+the bytes it writes (`copying.py`: large files bypass the page cache). Hardlinks are deliberately not used: the object would
 share an inode with the user's file, and the next in-place edit of that file
 would silently change a version that claims to be immutable.
 
@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from ..errors import BackendUnavailable, InvalidInput
-from .hashing import HASH_HEX_LEN, copy_hashing, hash_file, sha256_file
+from .copying import copy_hashing
+from .hashing import HASH_HEX_LEN, hash_file, sha256_file
 
 ENV_OBJECTS_URL = "JUPYTER_MLOPS_OBJECTS_URL"
 #: set to 1 to fsync objects before they are renamed into place (power-loss safety)
@@ -176,10 +177,10 @@ class LocalObjectStore:
         with self._temp() as tmp:
             with open(tmp, "wb") as out:
                 cloned = try_reflink(src, out)
-                if not cloned:
-                    key, size = copy_hashing(src, out)
             if cloned:  # hash the clone: it is a frozen copy, the source may move on
                 key, size = hash_file(tmp)
+            else:
+                key, size = copy_hashing(src, tmp)
             return self._commit(tmp, key, size)
 
     def put_bytes(self, data: bytes) -> PutResult:
