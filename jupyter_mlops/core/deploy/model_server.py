@@ -37,8 +37,11 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: exit status when the port cannot be bound (the workbench reports the port)
 EXIT_PORT_IN_USE = 3
@@ -306,6 +309,16 @@ class _CoalescingTransport:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` on uvloop when it is installed (what uvicorn's own `run` would pick):
+    the router's share of each request is mostly event-loop and socket work."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def http_protocol() -> Any:

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..db.deploy_models import DeploymentRow
     from ..workspace import Workspace
-    from .model_server import PortInUse, bind_socket
+    from .model_server import PortInUse, bind_socket, run_event_loop
 
     ws = Workspace.resolve()
     with ws.session() as session:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 row.status, row.error, row.router_pid = "failed", message, None
         return EXIT_PORT_IN_USE
     print(f"MLOPS_ROUTER_BOUND port={port}", flush=True)
-    return asyncio.run(serve(name, sock))
+    return run_event_loop(serve(name, sock))
 
 
 if __name__ == "__main__":
