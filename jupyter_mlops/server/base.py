@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,12 +16,15 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from pydantic import BaseModel
 
 from ..core.errors import InvalidInput
+from ..core.identity import acting_as
 from ..core.workspace import Workspace
 from .errors import answer_for
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
+#: the id jupyter_server's default identity provider makes up for a token holder
+_ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
 #: settings key under which the app stores its Workspace
 WORKSPACE_SETTING = "mlops_workspace"
 
@@ -45,6 +49,20 @@ class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def workspace(self) -> Workspace:
         return self.settings[WORKSPACE_SETTING]
+
+    @property
+    def actor(self) -> str | None:
+        """The user the server's identity provider named, or None for an anonymous holder
+        of the server's token (jupyter_server makes up a random id per browser for those:
+        the workbench records the OS or JupyterHub user instead)."""
+        user: Any = self.current_user
+        if isinstance(user, str):
+            return user or None
+        name = getattr(user, "username", None)
+        if not name or (_ANONYMOUS_ID.fullmatch(name) and
+                        str(getattr(user, "name", "")).startswith("Anonymous ")):
+            return None
+        return str(name)
 
     # -- input ------------------------------------------------------------------------------
     def parse_body(self, model: type[M]) -> M:
@@ -71,9 +89,16 @@ class MLOpsHandler(ExtensionHandlerMixin, APIHandler):
 
     # -- work off the event loop ------------------------------------------------------------
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Database, MLflow and file work must not stall other users' requests."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+        """Database, MLflow and file work must not stall other users' requests; it runs
+        as the request's user (alias moves, gates and events record who)."""
+        call = functools.partial(fn, *args, **kwargs)
+        actor = self.actor
+
+        def as_actor() -> T:
+            with acting_as(actor):
+                return call()
+
+        return await asyncio.get_running_loop().run_in_executor(None, as_actor)
 
     # -- output -----------------------------------------------------------------------------
     def reply(self, answer: BaseModel | dict[str, Any], status: int = 200) -> None:

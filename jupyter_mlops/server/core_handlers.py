@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-from typing import Any
 
 import tornado.web
 
@@ -80,9 +79,7 @@ class EventsHandler(MLOpsHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
         body = self.parse_body(EventCreate)
-        actor: Any = self.current_user
-        actor_name = getattr(actor, "username", None) or None
         record = await self.blocking(events.record_event, self.workspace, body.kind,
                                      body.message, subject=body.subject, data=body.data,
-                                     actor=actor_name)
+                                     actor=self.actor)
         self.reply(EventModel(**record.to_dict()), status=201)

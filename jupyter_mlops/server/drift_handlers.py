@@ -103,8 +103,8 @@ class DriftHandler(MLOpsHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
         body = self.parse_body(DriftCheckCreate)
-        actor = getattr(self.current_user, "username", None) or None
-        self.reply(await self.blocking(_run_check, self.workspace, body, actor), status=201)
+        self.reply(await self.blocking(_run_check, self.workspace, body, self.actor),
+                   status=201)
 
 
 class DriftChecksHandler(MLOpsHandler):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import tornado.web
 
@@ -77,11 +76,6 @@ def _timeline(ws: Workspace, query: TimelineQuery) -> TimelineResponse:
         items=[TimelineItemModel(**i.to_dict()) for i in page.items],
         next_before=page.next_before.isoformat() if page.next_before else None,
         unavailable=page.unavailable)
-
-
-def _actor(handler: MLOpsHandler) -> str | None:
-    user: Any = handler.current_user
-    return getattr(user, "username", None) or (user if isinstance(user, str) else None)
 
 
 class MonitorsHandler(MLOpsHandler):
@@ -178,7 +172,7 @@ class AlertAcknowledgeHandler(MLOpsHandler):
         raw = (self.request.body or b"").strip()
         body = self.parse_body(AcknowledgeBody) if raw else AcknowledgeBody()
         alert = await self.blocking(alerting.acknowledge, int(alert_id), body.note,
-                                    workspace=self.workspace, actor=_actor(self))
+                                    workspace=self.workspace, actor=self.actor)
         self.reply(AlertModel(**alert.to_dict()))
 
 
