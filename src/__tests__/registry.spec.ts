@@ -6,7 +6,9 @@
  * lineage then go through RegistryAPI.
  */
 
+import { DatasetsAPI } from '../api/datasets';
 import { RegistryAPI } from '../api/registry';
+import { ModelsModel } from '../panels/models/model';
 import { failure, seedScript, testClient } from './helpers';
 
 const api = new RegistryAPI(testClient());
@@ -86,6 +88,37 @@ describe('RegistryAPI against the real server', () => {
     expect(staged.move?.via).toBe('set');
     const removed = await api.removeAlias(MODEL, 'staging', 'done');
     expect(removed.alias.version).toBeNull();
+  });
+
+  it('fills the panel\'s gate form from the model\'s last gate, and from a gate shown', async () => {
+    const last = await api.gate({
+      model: MODEL,
+      challenger: 2,
+      against: 1,
+      dataset: `${seed.holdout_name}@v1`,
+      metrics: { accuracy: { min_delta: 0.02 }, f1: { min_delta: 0.05 } }
+    });
+    const panel = new ModelsModel(api, new DatasetsAPI(testClient()));
+    await panel.refresh();
+    await panel.select(MODEL);
+    expect(panel.gateForm).toEqual(
+      expect.objectContaining({
+        challenger: '2',
+        against: '1',
+        dataset: seed.holdout_name,
+        version: seed.holdout,
+        metric: 'accuracy',
+        minDelta: '0.02'
+      })
+    );
+    const earlier = panel.gates.find(g => g.id !== last.id && g.checks[0]?.metric === 'f1');
+    expect(earlier).toBeDefined();
+    panel.showGate(earlier!.id);
+    expect(panel.gate?.id).toBe(earlier!.id);
+    expect(panel.gateForm).toEqual(
+      expect.objectContaining({ challenger: 'challenger', against: 'champion', metric: 'f1' })
+    );
+    expect(panel.gateForm.minDelta).toBe('0.05');
   });
 
   it('walks the lineage back to the run, the notebook and the training data', async () => {

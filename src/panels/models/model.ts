@@ -53,6 +53,11 @@ export interface IPromoteForm {
   reason: string;
 }
 
+/** A gate's side as the form's pickers name it: `v3` (a version) -> `3`, aliases as they are. */
+function sideValue(ref: string | null): string {
+  return (ref ?? '').replace(/^v(\d+)$/, '$1');
+}
+
 function message(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason);
 }
@@ -94,6 +99,8 @@ export class ModelsModel {
   promoteError: string | null = null;
   lineageError: string | null = null;
   notice: string | null = null;
+  /** The model the gate form was last filled for. */
+  private _formModel: string | null = null;
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -150,10 +157,16 @@ export class ModelsModel {
       if (this.selected !== name) {
         return;
       }
+      const fresh = this._formModel !== name;
       this.detail = detail;
       this.aliases = aliases;
       this.gates = gates;
       this.error = null;
+      if (fresh && gates.length > 0) {
+        // the form starts from the model's last gate, not from defaults next to it
+        this._formFromGate(gates[0]);
+      }
+      this._formModel = name;
     } catch (reason) {
       this.error = message(reason);
     }
@@ -266,10 +279,31 @@ export class ModelsModel {
     this._changed.emit();
   }
 
-  /** Show a recorded gate result. */
+  /** Show a recorded gate result; the form takes its settings, ready to run it again. */
   showGate(id: number): void {
-    this.gate = this.gates.find(g => g.id === id) ?? this.gate;
+    const shown = this.gates.find(g => g.id === id);
+    if (shown) {
+      this.gate = shown;
+      this._formFromGate(shown);
+    }
     this._changed.emit();
+  }
+
+  /** The form as `result` was asked for: sides, held-out version, first metric and delta. */
+  private _formFromGate(result: IGateResult): void {
+    const [metric, rules] =
+      Object.entries(result.metrics).find(([name]) => GATE_METRICS.includes(name)) ?? [];
+    const [dataset, version] = result.dataset.split('@');
+    this.gateForm = {
+      ...this.gateForm,
+      challenger: sideValue(result.challenger_ref) || this.gateForm.challenger,
+      against: sideValue(result.champion_ref) || this.gateForm.against,
+      metric: metric ?? this.gateForm.metric,
+      minDelta: metric ? String(rules?.min_delta ?? 0) : this.gateForm.minDelta
+    };
+    if (dataset && (dataset !== this.gateForm.dataset || version !== this.gateForm.version)) {
+      void this._pickDataset(dataset, version);
+    }
   }
 
   /** Load and show the lineage of a version. */
@@ -309,7 +343,9 @@ export class ModelsModel {
   }
 
   private async _pickDataset(dataset: string, keep?: string): Promise<void> {
-    this.gateForm = { ...this.gateForm, dataset, version: '' };
+    // keep the wanted version while its list loads: a second pick of the same dataset
+    // (the form filled from a gate, then the datasets loading) must not lose it
+    this.gateForm = { ...this.gateForm, dataset, version: keep ?? '' };
     if (!dataset) {
       return;
     }
