@@ -2,7 +2,9 @@
 
 Exit codes: 0 success, 1 a user error (message on stderr, no traceback),
 2 a usage error (argparse), 3 a backend that does not answer, 4 a pipeline run
-that failed or was cancelled, 130 interrupted.
+that failed or was cancelled, 5 a gate that rejected the challenger
+(`models gate`), 6 a dataset version that breaks its expectations
+(`datasets validate`), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -138,9 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = sub.add_parser("openapi", help="print the REST API's OpenAPI document")
     openapi.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
     openapi.set_defaults(func=cmd_openapi)
+    from .datasets_cli import add_datasets_commands
+    from .deploy_cli import add_deploy_commands
     from .pipeline_cli import add_pipeline_commands
+    from .registry_cli import add_registry_commands
 
+    add_datasets_commands(sub, with_workspace)
+    add_deploy_commands(sub, with_workspace)
     add_pipeline_commands(sub, with_workspace)
+    add_registry_commands(sub, with_workspace)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -18,3 +20,37 @@ def health_lines(components: Mapping[str, Any]) -> str:
         mark = "ok  " if status.ok else "FAIL"
         lines.append(f"  [{mark}] {name:<9} {status.detail} ({status.latency_ms:.0f} ms)")
     return "\n".join(lines)
+
+
+def text_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
+               right: Iterable[str] = (), indent: str = "", rule: bool = False) -> str:
+    """The CLI's one table style: columns two spaces apart, readable in a terminal and by
+    `grep`/`awk`; columns named in `right` (numbers) are right-aligned."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    righties = set(right)
+
+    def line(values: Sequence[str]) -> str:
+        return indent + "  ".join(v.rjust(w) if h in righties else v.ljust(w)
+                                  for v, w, h in zip(values, widths, headers)).rstrip()
+
+    lines = [line(headers)]
+    if rule:
+        lines.append(indent + "  ".join("-" * w for w in widths))
+    return "\n".join(lines + [line(r) for r in cells])
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN or Infinity: a strict parser (jq, a CI script) would choke on them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """`--json` output of every command."""
+    print(json.dumps(finite(value), indent=2, default=str))

@@ -22,6 +22,7 @@ from typing import Any
 import tornado.web
 
 from ..core import datasets as ds
+from ..core.datasets.access import TABULAR_SUFFIXES
 from ..core.errors import BackendUnavailable, InvalidInput
 from ..core.mlflow_store import sqlite_path
 from ..core.workspace import Workspace
@@ -56,7 +57,6 @@ RUNS_FOR_NEWEST = 20
 RUNS_PER_VERSION = 50
 #: tabular files up to this size are profiled when a REST snapshot does not say
 AUTO_PROFILE_MAX_BYTES = 200 * 1024 * 1024
-TABULAR_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
 
 
 # -- shaping answers ---------------------------------------------------------------------------

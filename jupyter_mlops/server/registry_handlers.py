@@ -31,8 +31,8 @@ from ..core.registry import (
     remove_alias,
     set_alias,
 )
-from ..core.registry._common import short_list, validate_alias, validate_model_name
-from ..core.registry.aliases import PROTECTED_RULE, AliasMove
+from ..core.registry._common import validate_alias, validate_model_name
+from ..core.registry.aliases import PROTECTED_RULE, AliasMove, require_known_alias
 from ..core.registry.gate import GateResult
 from ..core.registry.models import ModelVersion, require_model
 from ..core.workspace import Workspace
@@ -127,12 +127,8 @@ def _alias(ws: Workspace, name: str, alias: str, *, must_exist: bool = True) -> 
     validate_alias(alias)
     current = _current_aliases(ws, name)
     history = alias_history(name, alias, workspace=ws)
-    if must_exist and alias not in current and not history:
-        known = sorted({*current, *(m.alias for m in alias_history(name, workspace=ws))})
-        raise NotFound(f"Model {name!r} has no alias @{alias}, now or in its history. Aliases: "
-                       f"{short_list([f'@{a}' for a in known])}.",
-                       details={"model": name, "alias": alias, "aliases": current,
-                                "known": known})
+    if must_exist:
+        require_known_alias(name, alias, current, history, ws)
     return AliasDetail(name=name, alias=alias, version=current.get(alias),
                        protected=alias in protected_aliases(name, workspace=ws),
                        history=[move_model(m) for m in history])

@@ -12,57 +12,30 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-import nbformat
 import pytest
 from mlops_rest import call
+from registry_seed import ENV_CLEARED, labelled, seed_two_models
 
-from jupyter_mlops.core.datasets import load_dataset, snapshot
-from jupyter_mlops.core.datasets import objects
-from jupyter_mlops.core.registry import promote, register_model
-from jupyter_mlops.core.tracking import active_run, refresh_context, start_run
-from jupyter_mlops.core.workspace import Workspace
+from jupyter_mlops.core.datasets import snapshot
+from jupyter_mlops.core.tracking import active_run, refresh_context
 from jupyter_mlops.examples import churn
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
-
-
-def _labelled(frame):
-    return churn.feature_matrix(frame).assign(churned=frame["churned"].to_numpy())
 
 
 @pytest.fixture
 def registry(jp_root_dir: Path, monkeypatch):
     """`churn` v1 (a weak model, @champion) and v2 (a good one, @challenger), each trained in
     its own run from the notebook `train.ipynb` on the `churn-train` snapshot."""
-    from sklearn.linear_model import LogisticRegression
-
-    monkeypatch.delenv(objects.ENV_OBJECTS_URL, raising=False)
-    for name in ("JUPYTER_MLOPS_OUTPUT_NOTEBOOK", "JPY_SESSION_NAME",
-                 "JUPYTER_MLOPS_PARENT_RUN_ID"):
+    for name in ENV_CLEARED:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUPYTER_MLOPS_NOTEBOOK", "train.ipynb")
     monkeypatch.chdir(jp_root_dir)
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("fit()")]),
-                   str(jp_root_dir / "train.ipynb"))
-    refresh_context()
-    ws = Workspace.resolve(jp_root_dir)
-    train = snapshot(_labelled(churn.generate(400, seed=0)), "churn-train", workspace=ws)
-    holdout = snapshot(_labelled(churn.generate(300, seed=7)), "churn-holdout", tags=["v1"],
-                       workspace=ws)
-    snapshot(_labelled(churn.generate(50, seed=9)).drop(columns=["support_calls", "region_east"]),
+    seeded = seed_two_models(jp_root_dir)
+    ws = seeded["ws"]
+    snapshot(labelled(churn.generate(50, seed=9)).drop(columns=["support_calls", "region_east"]),
              "narrow", workspace=ws)
-    runs = {}
-    for key, c in (("weak", 1e-5), ("strong", 1.0)):
-        with start_run(experiment="churn", name=f"train-{key}", workspace=ws) as run:
-            df = load_dataset("churn-train", workspace=ws)
-            x, y = df.drop(columns="churned"), df["churned"]
-            model = LogisticRegression(C=c, max_iter=300).fit(x, y)
-            run.log(train_accuracy=float(model.score(x, y)))
-            register_model(model, "churn", dataset=df, workspace=ws,
-                           alias="challenger" if key == "strong" else None)
-            runs[key] = run.id
-    promote("churn", 1, reason="baseline", workspace=ws)
-    yield {"ws": ws, "train": train, "holdout": holdout, "runs": runs}
+    yield seeded
     assert active_run() is None
     refresh_context()
     ws.close()

@@ -122,6 +122,10 @@ def profile_version(name: str, version: str | None = "latest",
     return prof
 
 
+#: suffixes of files read as tables (and so profiled like them)
+TABULAR_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
+
+
 def read_table_file(path: Path, suffix: str) -> pd.DataFrame:
     """Read a tabular file by its original suffix (objects have no extension)."""
     try:

@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from ..db.models import utcnow
 from ..db.registry_models import AliasHistoryRow, AliasPolicyRow
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..events import record_event
 from ..identity import current_actor
 from ..workspace import Workspace
@@ -38,6 +38,7 @@ from ._common import (
     client_of,
     mlflow_errors,
     resolve_workspace,
+    short_list,
     validate_alias,
     validate_model_name,
 )
@@ -295,3 +296,18 @@ def alias_history(name: str, alias: str | None = None, *, limit: int = 200,
 
         require_model(ws, name)
     return rows
+
+
+def require_known_alias(name: str, alias: str, current: dict[str, int],
+                        history: list[AliasMove], workspace: Workspace | None = None) -> None:
+    """An alias the model neither has nor ever had is a typo: NotFound naming those it has had.
+
+    `current` and `history` are what the caller already read (the alias's own moves), so
+    a known alias costs no query.
+    """
+    if alias in current or history:
+        return
+    known = sorted({*current, *(m.alias for m in alias_history(name, workspace=workspace))})
+    raise NotFound(f"Model {name!r} has no alias @{alias}, now or in its history. Aliases: "
+                   f"{short_list([f'@{a}' for a in known])}.",
+                   details={"model": name, "alias": alias, "aliases": current, "known": known})
