@@ -155,8 +155,9 @@ def time_to_ping(command: list[str], port: int, env: dict[str, str], timeout: fl
     import http.client
 
     started = time.perf_counter()
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+                               stderr=log, start_new_session=True)
     try:
         while time.perf_counter() - started < timeout:
             try:
@@ -167,11 +168,18 @@ def time_to_ping(command: list[str], port: int, env: dict[str, str], timeout: fl
             except OSError:
                 pass
             if process.poll() is not None:
+                log.seek(0)
+                tail = log.read().decode(errors="replace").strip().splitlines()[-3:]
+                print(f"{command[0]} exited {process.returncode}: {' / '.join(tail)}",
+                      file=sys.stderr)
                 return None
             time.sleep(0.05)
         return None
     finally:
-        os.killpg(process.pid, 15)
+        try:
+            os.killpg(process.pid, 15)
+        except ProcessLookupError:  # it exited on its own (a failed start)
+            pass
         process.wait(30)
 
 
@@ -186,6 +194,9 @@ def startup(source: str, env: dict[str, str]) -> dict[str, Any]:
     own = time_to_ping([sys.executable, "-m", "jupyter_mlops.core.deploy.model_server",
                         "--model", source, "--port", str(ours)], ours, env)
     mlflow_cli = shutil.which("mlflow", path=os.path.dirname(sys.executable)) or "mlflow"
+    # `mlflow models serve` starts `uvicorn` through bash: it must find the venv's one
+    env = {**env, "PATH": os.pathsep.join([os.path.dirname(sys.executable),
+                                           env.get("PATH", os.defpath)])}
     serve = time_to_ping([mlflow_cli, "models", "serve", "--env-manager", "local", "-m",
                           source, "-p", str(theirs), "-h", "127.0.0.1"], theirs, env)
     return {"own_model_server_s": own, "mlflow_models_serve_s": serve}
