@@ -207,7 +207,20 @@ def test_parquet_file_metadata_and_profile_on_demand(ws):
     assert prof["rows"] == 20
     assert D.get_version("pq", workspace=ws).profile["rows"] == 20
     csv = old_file(ws.root / "c.csv", b"x,y\n1,a\n2,b\n")
-    assert D.snapshot(csv, "csv", profile=True, workspace=ws).profile["columns"][0]["max"] == 2
+    profiled = D.snapshot(csv, "csv", profile=True, workspace=ws)
+    assert profiled.profile["columns"][0]["max"] == 2 and profiled.rows == 2
+    assert profiled.new is True
+    # profile=True on what is no table: refused before anything is stored
+    blob = old_file(ws.root / "c.bin", b"\x00\x01")
+    with pytest.raises(InvalidInput, match="profile=True needs a table"):
+        D.snapshot(blob, "blob", profile=True, workspace=ws)
+    with pytest.raises(NotFound):
+        D.get_version("blob", workspace=ws)
+    # a .csv that does not parse: stored (nothing lost), with a warning saying why
+    bad = old_file(ws.root / "bad.csv", b"a,b\n1,2\n1,2,3,4\n")
+    with pytest.warns(UserWarning, match="stored without a profile"):
+        kept = D.snapshot(bad, "bad", profile=True, workspace=ws)
+    assert kept.profile is None and D.get_version("bad", workspace=ws).version == kept.version
 
 
 def test_csv_versions_diff_through_their_profiles(ws):
@@ -218,6 +231,26 @@ def test_csv_versions_diff_through_their_profiles(ws):
     d = D.diff("m", workspace=ws)
     assert d.rows == {"a": 2, "b": 3, "delta": 1} and d.added_columns == [{"name": "z", "dtype": "float64"}]
     assert {c["name"] for c in d.columns} == {"x", "y"}
+
+
+def test_csv_versions_snapshotted_without_profiles_are_profiled_by_their_first_diff(ws):
+    csv = old_file(ws.root / "n.csv", b"x,y\n1,a\n2,b\n")
+    first = D.snapshot(csv, "n", workspace=ws)  # a file snapshot skips the profile: fast
+    old_file(csv, b"x,z\n1,0.5\n2,1.5\n3,2.5\n")
+    second = D.snapshot(csv, "n", workspace=ws)
+    assert first.profile is None and second.profile is None
+    d = D.diff("n", workspace=ws)
+    assert d.profiles_compared and d.rows == {"a": 2, "b": 3, "delta": 1}
+    assert d.added_columns == [{"name": "z", "dtype": "float64"}]
+    assert [c["name"] for c in d.removed_columns] == ["y"]
+    assert D.get_version("n", first.version, workspace=ws).profile is not None  # stored
+    # a file that is not a table is compared by its bytes, without an error or a profile
+    blob = old_file(ws.root / "b.bin", b"\x00\x01 not a table\x00")
+    D.snapshot(blob, "blob", workspace=ws)
+    old_file(blob, b"\x00\x02")
+    D.snapshot(blob, "blob", workspace=ws)
+    d = D.diff("blob", workspace=ws)
+    assert not d.profiles_compared and d.bytes == {"a": 15, "b": 2, "delta": -13}
 
 
 def test_verify_and_audit_digest(ws):

@@ -67,7 +67,7 @@ def test_deployment_window_is_the_current_side(ws):
 
 
 def test_deployment_side_errors(ws):
-    with pytest.raises(NotFound, match="no deployment 'ghost'"):
+    with pytest.raises(NotFound, match="No deployment named 'ghost'"):
         compare_sources(_frame(50, 0, 1), "deployment:ghost@1h", workspace=ws)
     with pytest.raises(InvalidInput, match="window"):
         compare_sources(_frame(50, 0, 1), "deployment:prod-a@1year", workspace=ws)

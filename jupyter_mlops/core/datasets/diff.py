@@ -2,8 +2,10 @@
 
 Schemas, row counts and profiles are kept with every version, so a diff never
 reads the data: it is as cheap for 10 GB as for 10 KB, which is what lets the
-panel show it on a click. Folder versions are compared file by file through
-their manifests.
+panel show it on a click. The one exception is a tabular file snapshotted
+without a profile (`snapshot(path)` skips it for speed): its profile is made
+once, on its first diff, and stored. Folder versions are compared file by file
+through their manifests.
 """
 
 from __future__ import annotations
@@ -13,8 +15,14 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..workspace import Workspace
+from .access import (
+    TABULAR_SUFFIXES,
+    get_version,
+    list_versions,
+    profile_version,
+    read_manifest,
+)
 from .objects import store_for
-from .access import get_version, list_versions, read_manifest
 from .runtime import resolve_workspace
 from .types import DatasetVersion, validate_name
 
@@ -69,7 +77,8 @@ class DatasetDiff:
         changed = [c["name"] for c in self.columns if c.get("changed")]
         if changed:
             bits.append(f"changed columns: {', '.join(changed[:10])}")
-        return f"{self.name} {self.a[:12]} → {self.b[:12]}: " + ("; ".join(bits) or "content differs")
+        return (f"{self.name} {self.a[:12]} → {self.b[:12]}: "
+                + ("; ".join(bits) or "content differs"))
 
 
 def _schema(version: DatasetVersion) -> dict[str, str]:
@@ -119,6 +128,22 @@ def _folder_changes(result: DatasetDiff, va: DatasetVersion, vb: DatasetVersion,
                                   if files_a[p] != files_b[p])
 
 
+def _profiled(version: DatasetVersion, ws: Workspace) -> DatasetVersion:
+    """A tabular file version with its profile (made now if it has none), so that its
+    columns can be compared; one that cannot be read as a table stays as it is."""
+    if version.kind != "file" or version.profile is not None:
+        return version
+    from pathlib import Path
+
+    if Path(version.source or "").suffix.lower() not in TABULAR_SUFFIXES:
+        return version
+    try:
+        profile_version(version.name, version.version, ws)
+    except InvalidInput:
+        return version
+    return get_version(version.name, version.version, ws)  # rows and schema come with it
+
+
 def diff(name: str, a: str | None = None, b: str | None = "latest",
          workspace: Workspace | None = None) -> DatasetDiff:
     """Compare version `a` to `b`; `a=None` means the version snapshotted before `b`."""
@@ -132,7 +157,8 @@ def diff(name: str, a: str | None = None, b: str | None = "latest",
             raise InvalidInput(f"Dataset {name!r} has no version before {vb.short} to compare "
                                "with; pass two versions.")
         a = older[0].version
-    va = get_version(name, a, ws)
+    va = _profiled(get_version(name, a, ws), ws)
+    vb = _profiled(vb, ws)
     result = DatasetDiff(name=name, a=va.version, b=vb.version, kind_a=va.kind, kind_b=vb.kind,
                          identical=va.version == vb.version, rows=_delta(va.rows, vb.rows),
                          bytes=_delta(va.bytes, vb.bytes))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from ..errors import InvalidInput
 from ..events import current_actor, record_event
 from ..workspace import Workspace
 from . import catalog
-from .access import profile_version
+from .access import TABULAR_SUFFIXES, get_version, profile_version
 from .hashing import HASH_ALGO
 from .objects import ObjectStore, gc_lock, store_for
 from .profile import frame_schema, profile_frame
@@ -194,13 +195,23 @@ def snapshot(data: Any, name: str, tags: list[str] | str | None = None,
                         f"Supported: {SUPPORTED}.")
     if path is not None and not path.exists():
         raise InvalidInput(f"There is no file or folder at {path}.")
+    if profile and path is not None and (path.is_dir()
+                                         or path.suffix.lower() not in TABULAR_SUFFIXES):
+        raise InvalidInput(f"profile=True needs a table or a tabular file "
+                           f"({', '.join(TABULAR_SUFFIXES)}); {path.name} is not one.")
     with gc_lock(ws, exclusive=False):
         values, version_id, new = _store_and_record(ws, store, data, path, name, tag_list,
                                                     description, profile, verify)
     version = catalog.version_by_id(ws, name, version_id, store.location)
     version.new = new
     if values["kind"] == "file" and profile:
-        profile_version(name, version.version, workspace=ws)
+        try:
+            profile_version(name, version.version, workspace=ws)
+            version = get_version(name, version.version, ws)  # with its rows and columns
+            version.new = new
+        except InvalidInput as exc:  # the version is stored: say why it has no profile
+            warnings.warn(f"{name}@{version.short} was stored without a profile: "
+                          f"{exc.message}", stacklevel=2)
     elif values["profile"] is not None:
         version.profile = values["profile"]
     record_event(ws, "datasets.snapshot",

@@ -164,6 +164,16 @@ def reconcile(*, workspace: Workspace | None = None, timeout: float = 180.0,
     return report
 
 
+def _require_log(ws: Workspace, deployment: str) -> None:
+    """A typo must not read as "no requests yet": an unknown name is NotFound naming the
+    deployments, unless a log of that name is left (a deleted deployment's log stays)."""
+    from .predictions import deployment_log_dir
+
+    if deployment_log_dir(ws.predictions_dir, validate_name(deployment)).is_dir():
+        return
+    get_deployment(deployment, workspace=ws)  # NotFound with the names that exist
+
+
 def read_predictions(deployment: str, *, last: int | None = None, since: Any = None,
                      until: Any = None, version: str | None = None, shadow: bool | None = None,
                      workspace: Workspace | None = None) -> Any:
@@ -171,6 +181,7 @@ def read_predictions(deployment: str, *, last: int | None = None, since: Any = N
     from .predictions import read_log
 
     ws = _workspace(workspace)
+    _require_log(ws, deployment)
     return read_log(ws.predictions_dir, validate_name(deployment), last=last, since=since,
                     until=until, version=version, shadow=shadow)
 
@@ -182,6 +193,7 @@ def prediction_frame(deployment: str, *, last: int | None = None, since: Any = N
     from .predictions import log_frame
 
     ws = _workspace(workspace)
+    _require_log(ws, deployment)
     return log_frame(ws.predictions_dir, validate_name(deployment), last=last, since=since,
                      until=until, version=version, shadow=shadow)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 
 PREFIX = "deployment:"
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -69,18 +69,14 @@ def parse_deployment_ref(text: str) -> tuple[str, str | None]:
 def window_frame(name: str, window: str | int | None, workspace: Any,
                  now: datetime | None = None) -> pd.DataFrame:
     """The scored rows of ``name`` inside ``window``, without the log's bookkeeping columns."""
-    from ..deploy.service import deployments, prediction_frame
+    from ..deploy.service import prediction_frame
 
     rows, delta = parse_window(window)
     since = None
     if delta is not None:
         since = (now or datetime.now(timezone.utc)) - delta
+    # an unknown name is NotFound naming the deployments (prediction_frame checks)
     frame = prediction_frame(name, last=rows, since=since, workspace=workspace)
-    if frame.empty:
-        known = [d.name for d in deployments(workspace=workspace)]
-        if name not in known:
-            raise NotFound(f"There is no deployment {name!r} (deployments: "
-                           f"{', '.join(known) or 'none'})")
     return frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns])
 
 
