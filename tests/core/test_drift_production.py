@@ -67,8 +67,14 @@ def test_deployment_window_is_the_current_side(ws):
 
 
 def test_deployment_side_errors(ws):
+    from jupyter_mlops.core.deploy import read_predictions
+
     with pytest.raises(NotFound, match="No deployment named 'ghost'"):
         compare_sources(_frame(50, 0, 1), "deployment:ghost@1h", workspace=ws)
+    with pytest.raises(NotFound, match="No deployment named 'ghost'"):
+        read_predictions("ghost", workspace=ws)  # a typo is not "no requests yet"
+    _log(ws, "retired", _frame(20, 0, 1), ts=time.time() - 60)  # a log left, no deployment
+    assert len(read_predictions("retired", workspace=ws)) > 0
     with pytest.raises(InvalidInput, match="window"):
         compare_sources(_frame(50, 0, 1), "deployment:prod-a@1year", workspace=ws)
     with pytest.raises(InvalidInput, match="deployment:<name>"):
