@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from ._mlflow import client_of, mlflow_errors, require_experiment
+from .sorted_page import runs_in_order, sorted_run_ids
 
 MAX_PAGE_SIZE = 1000
 MAX_COMPARE = 100
@@ -199,6 +200,11 @@ def search_runs(experiment: str | Sequence[str] | None = None, filter: str | Non
     if not ids:
         return RunPage(runs=[], next_page_token=None, experiment_ids=[])
     with mlflow_errors(ws.tracking_uri):
+        fast = sorted_run_ids(client, ids, filter, orders, page_size, page_token or None)
+        if fast is not None:  # ordered by a metric/param/tag on SQLite: see sorted_page.py
+            run_ids, token = fast
+            return RunPage(runs=[_summary(r) for r in runs_in_order(client, ids, run_ids)],
+                           next_page_token=token, experiment_ids=ids)
         page = client.search_runs(ids, filter_string=filter or "", max_results=page_size,
                                   order_by=orders, page_token=page_token or None)
     return RunPage(runs=[_summary(r) for r in page], next_page_token=page.token or None,
