@@ -76,22 +76,21 @@ def _versions_summary(state: dict[str, Any]) -> str:
 
 def _rollout_line(state: dict[str, Any]) -> str | None:
     """The rollout in one line: a canary's step, weight and bake time left; how it ended."""
-    from .server.deploy_views import rollout_progress
+    from .core.deploy.progress import rollout_progress
 
-    progress = rollout_progress(state.get("rollout"), state.get("strategy"))
-    if progress is None:
+    p = rollout_progress(state.get("rollout"), state.get("strategy"))
+    if p is None:
         return None
-    text = f"{progress.kind} of {progress.candidate}: {progress.state}"
-    if progress.kind == "canary" and progress.steps:
-        text += (f", step {progress.step + 1}/{len(progress.steps)} at "
-                 f"{progress.weight or 0:g}% (steps "
-                 + "→".join(f"{s:g}" for s in progress.steps) + ")")
-        if progress.bake_s is not None:
-            left = (f", {progress.bake_remaining_s:g} s left"
-                    if progress.bake_remaining_s is not None else "")
-            text += f", bake {progress.bake_s:g} s{left}"
-    if progress.reason:
-        text += f" — {progress.reason}"
+    text = f"{p['kind']} of {p['candidate']}: {p['state']}"
+    if p["kind"] == "canary" and p["steps"]:
+        text += (f", step {p['step'] + 1}/{len(p['steps'])} at {p['weight'] or 0:g}% (steps "
+                 + "→".join(f"{s:g}" for s in p["steps"]) + ")")
+        if p["bake_s"] is not None:
+            left = (f", {p['bake_remaining_s']:g} s left"
+                    if p["bake_remaining_s"] is not None else "")
+            text += f", bake {p['bake_s']:g} s{left}"
+    if p["reason"]:
+        text += f" — {p['reason']}"
     return text
 
 

@@ -9,7 +9,6 @@ figures, and prediction-log rows with their bodies cut to a readable size.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 from typing import Any
 
 from .deploy_models import (
@@ -42,40 +41,12 @@ def _strategy(raw: dict[str, Any] | None) -> StrategyModel:
     return StrategyModel(kind=kind, text=text, params=raw)
 
 
-def _seconds_since(stamp: str | None, now: datetime) -> float | None:
-    if not stamp:
-        return None
-    try:
-        then = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=timezone.utc)
-    return (now - then).total_seconds()
-
-
 def rollout_progress(rollout: dict[str, Any] | None,
                      strategy: dict[str, Any] | None) -> RolloutProgress | None:
-    """The rollout with the steps and bake of its strategy, and the bake time left."""
-    if not rollout:
-        return None
-    strategy = strategy or {}
-    canary = rollout.get("kind") == "canary"
-    steps = [float(s) for s in strategy.get("steps") or []] if canary else []
-    bake = float(strategy["bake"]) if canary and strategy.get("bake") is not None else None
-    remaining = None
-    if canary and bake is not None and rollout.get("state") == "running":
-        elapsed = _seconds_since(rollout.get("step_started"), datetime.now(timezone.utc))
-        if elapsed is not None:
-            remaining = round(max(0.0, bake - elapsed), 1)
-    return RolloutProgress(
-        kind=str(rollout.get("kind")), candidate=rollout.get("candidate"),
-        stable=rollout.get("stable"), state=str(rollout.get("state")), steps=steps,
-        step=int(rollout.get("step") or 0), weight=rollout.get("weight"), bake_s=bake,
-        bake_remaining_s=remaining, started=rollout.get("started"),
-        step_started=rollout.get("step_started"), ended=rollout.get("ended"),
-        reason=rollout.get("reason"), automatic=rollout.get("automatic"),
-        analysis=rollout.get("analysis"), history=list(rollout.get("history") or []))
+    from ..core.deploy.progress import rollout_progress as progress
+
+    found = progress(rollout, strategy)
+    return RolloutProgress(**found) if found is not None else None
 
 
 def _version(v: dict[str, Any]) -> VersionModel:
