@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.set_defaults(func=cmd_openapi)
     from .datasets_cli import add_datasets_commands
     from .deploy_cli import add_deploy_commands
+    from .notify_cli import add_notify_commands
     from .pipeline_cli import add_pipeline_commands
     from .registry_cli import add_registry_commands
 
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_deploy_commands(sub, with_workspace)
     add_pipeline_commands(sub, with_workspace)
     add_registry_commands(sub, with_workspace)
+    add_notify_commands(sub, with_workspace)
     return parser
 
 

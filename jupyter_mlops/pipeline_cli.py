@@ -5,6 +5,7 @@
     jupyter mlops pipeline runs [--pipeline FILE] [--limit N] [--json]
     jupyter mlops pipeline cancel RUN_ID
     jupyter mlops scheduler [--lease-ttl S] [--misfire-grace S] [--reconcile fail|retry]
+                            [--no-notify]
 
 `run` shows a progress bar over steps and cells and exits 0 when the run
 succeeded, 4 when it failed or was cancelled (1 for a bad spec or parameter,
@@ -211,6 +212,7 @@ def cmd_pipeline_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    from .core.notify import Notifier
     from .core.pipelines.scheduler import Scheduler
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -226,8 +228,9 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    print(f"scheduler {scheduler.holder} on {ws.root} (lease {args.lease_ttl:g}s); "
-          f"Ctrl-C stops", file=sys.stderr)
+    notifier = None if args.no_notify else Notifier(ws)
+    print(f"scheduler {scheduler.holder} on {ws.root} (lease {args.lease_ttl:g}s"
+          f"{'' if notifier else ', webhooks not delivered'}); Ctrl-C stops", file=sys.stderr)
     try:
         if args.once:  # one pass (e.g. from cron), waiting for the runs it started
             from .core.pipelines.runs import PipelineRun
@@ -236,10 +239,16 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             for run_id in report["started"]:
                 PipelineRun(run_id, ws).wait()
             scheduler.release_lease()
+            if notifier is not None:  # including what those runs recorded
+                report["notifications"] = notifier.run_once()
             print(json.dumps(report, default=str))
         else:
+            if notifier is not None:
+                notifier.start()
             scheduler.run_forever(stop, duration=args.duration)
     finally:
+        if notifier is not None:
+            notifier.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print(f"scheduler stopped: {json.dumps(scheduler.stats)}", file=sys.stderr)
@@ -289,6 +298,9 @@ def add_pipeline_commands(sub: Any, with_workspace: Callable[[argparse.ArgumentP
     sched.add_argument("--no-sync", action="store_true",
                        help="do not sync schedules declared in *.pipeline.yaml files")
     sched.add_argument("--no-track", action="store_true", help="do not log runs to MLflow")
+    sched.add_argument("--no-notify", action="store_true",
+                       help="do not post events to the workspace's webhooks (the Jupyter "
+                            "server does it, or no one)")
     sched.add_argument("--once", action="store_true", help="one pass, then exit")
     sched.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     sched.set_defaults(func=cmd_scheduler)

@@ -27,11 +27,11 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from .cli_common import open_workspace
 from .core.errors import InvalidInput
 from .core.workspace import Workspace
 from .render import print_json, text_table
@@ -43,14 +43,6 @@ MAX_METRICS_SHOWN = 4
 
 
 # -- shared helpers -------------------------------------------------------------------------
-@contextmanager
-def _workspace(args: argparse.Namespace) -> Iterator[Workspace]:
-    """The workspace of `-w`, closed after the command (a CLI is short-lived)."""
-    ws = Workspace.resolve(getattr(args, "workspace", None))
-    try:
-        yield ws
-    finally:
-        ws.close()
 
 
 def _when(ts: datetime | None) -> str:
@@ -86,7 +78,7 @@ def _model_of(ws: Workspace, name: str) -> Any:
 def cmd_models_list(args: argparse.Namespace) -> int:
     from .core.registry import list_models
 
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         models = list_models(workspace=ws)
     if args.json:
         print_json([m.to_dict() for m in models])
@@ -103,7 +95,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 def cmd_models_show(args: argparse.Namespace) -> int:
     from .core.registry import list_model_versions
 
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         model = _model_of(ws, args.name)
         versions = list_model_versions(args.name, workspace=ws)
     if args.json:
@@ -125,7 +117,7 @@ def cmd_models_aliases(args: argparse.Namespace) -> int:
     from .core.registry import alias_history
     from .core.registry.aliases import require_known_alias
 
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         model = _model_of(ws, args.name)
         history = alias_history(args.name, args.alias, limit=args.limit, workspace=ws)
         if args.alias is not None:
@@ -183,7 +175,7 @@ def cmd_models_gate(args: argparse.Namespace) -> int:
     from .core.registry import gate
 
     metrics = parse_metric_options(args.metric)
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         result = gate(args.name, challenger=args.challenger, against=args.against,
                       dataset=args.dataset, metrics=metrics, target=args.target,
                       task=args.task, promote=args.promote, alias=args.alias,
@@ -206,7 +198,7 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
     from .core.registry import promote
     from .core.registry.aliases import REASON_RULE
 
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         try:
             move = promote(args.name, args.ref, args.alias, args.reason, workspace=ws)
         except InvalidInput as exc:
@@ -278,7 +270,7 @@ def lineage_tree(graph: Any) -> str:
 def cmd_models_lineage(args: argparse.Namespace) -> int:
     from .core.registry import lineage
 
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         graph = lineage(args.name, args.version, workspace=ws)
     if args.json:
         print_json(graph.to_dict())

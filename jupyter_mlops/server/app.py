@@ -51,6 +51,11 @@ class MLOps(ExtensionApp):
         True, config=True,
         help="Run the drift monitors of deployments inside the server.",
     )
+    run_notifications = Bool(
+        True, config=True,
+        help="Post new events of the activity log to the workspace's webhooks from the server. "
+             "Turn off when a headless `jupyter mlops scheduler` delivers them.",
+    )
 
     @default("tracking_uri")
     def _default_tracking_uri(self) -> str:

@@ -19,10 +19,12 @@ class Stoppable(Protocol):
 def start_all(app: Any, workspace: Workspace) -> list[Stoppable]:
     from .deploy_service import reconcile_deployments
     from .monitor_service import start_monitors
+    from .notify_service import start_notifier
     from .pipelines_service import start_scheduler
 
     started: list[Stoppable] = []
-    for starter in (reconcile_deployments, start_scheduler, start_monitors):
+    for starter in (reconcile_deployments, start_scheduler, start_monitors,
+                    start_notifier):
         try:
             handle = starter(app, workspace)
         except Exception:  # noqa: BLE001 - logged; the REST API must still come up

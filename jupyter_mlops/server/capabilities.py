@@ -19,6 +19,7 @@ CAPABILITIES: tuple[tuple[str, str, str], ...] = (
     ("models", "Models", "Registry with champion/challenger gate and lineage"),
     ("deployments", "Deployments", "Local and Docker serving with rollout strategies"),
     ("monitors", "Monitors", "Drift monitors that trigger retraining"),
+    ("notifications", "Notifications", "Webhooks for alerts, failed runs and rollouts"),
 )
 
 

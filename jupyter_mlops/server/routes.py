@@ -47,6 +47,7 @@ from .pipelines_handlers import PIPELINES_ROUTES  # noqa: E402 - needs Route abo
 from .registry_handlers import REGISTRY_ROUTES  # noqa: E402 - needs Route above
 from .deploy_handlers import DEPLOY_ROUTES  # noqa: E402 - needs Route above
 from .monitor_handlers import MONITOR_ROUTES  # noqa: E402 - needs Route above
+from .notify_handlers import NOTIFY_ROUTES  # noqa: E402 - needs Route above
 
 ROUTES: tuple[Route, ...] = (
     Route("config", ConfigHandler, "core"),
@@ -59,4 +60,5 @@ ROUTES: tuple[Route, ...] = (
     *REGISTRY_ROUTES,
     *DEPLOY_ROUTES,
     *MONITOR_ROUTES,
+    *NOTIFY_ROUTES,
 )
