@@ -6,3 +6,4 @@ import './pipelines.css';
 import './models.css';
 import './deployments.css';
 import './timeline.css';
+import './notifications.css';

@@ -13,6 +13,7 @@ import {
 import React, { useState } from 'react';
 
 import { ICapability, IComponentStatus, IEvent } from '../api';
+import { NotificationsSection } from './notifications/view';
 import { OverviewModel } from './overviewModel';
 
 function Section(props: {
@@ -189,6 +190,13 @@ export function OverviewView(props: { model: OverviewModel }): JSX.Element {
               <CapabilityRow key={c.id} capability={c} />
             ))}
           </ul>
+        </Section>
+      )}
+      {m.hasNotifications && (
+        <Section title="Notifications" testId="mlops-notifications-section">
+          <UseSignal signal={m.notifications.changed}>
+            {() => <NotificationsSection model={m.notifications} />}
+          </UseSignal>
         </Section>
       )}
       {m.config && (

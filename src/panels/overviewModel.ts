@@ -13,15 +13,20 @@ import {
   MLOpsRequestError,
   ServerExtensionMissingError
 } from '../api';
+import { NotifyAPI } from '../api/notify';
+import { NotificationsModel } from './notifications/model';
 
 export type LoadState = 'idle' | 'loading' | 'ready' | 'error';
 
 export class OverviewModel {
   constructor(client: IMLOpsClient) {
     this.client = client;
+    this.notifications = new NotificationsModel(new NotifyAPI(client));
   }
 
   readonly client: IMLOpsClient;
+  /** The webhooks section, loaded when the server serves notifications. */
+  readonly notifications: NotificationsModel;
   state: LoadState = 'idle';
   config: IConfig | null = null;
   health: IHealth | null = null;
@@ -36,6 +41,11 @@ export class OverviewModel {
   /** Emitted once when the server half is missing, so the plugin can show a dialog. */
   get extensionMissing(): ISignal<this, ServerExtensionMissingError> {
     return this._extensionMissing;
+  }
+
+  /** Whether this server serves webhooks (an older one does not). */
+  get hasNotifications(): boolean {
+    return !!this.config?.capabilities.some(c => c.id === 'notifications' && c.available);
   }
 
   get serverExtensionMissing(): boolean {
@@ -53,6 +63,9 @@ export class OverviewModel {
       ]);
       this.health = health;
       this.events = events.events;
+      if (this.hasNotifications) {
+        await this.notifications.refresh();
+      }
       this.error = null;
       this.state = 'ready';
       this.lastUpdated = new Date();
