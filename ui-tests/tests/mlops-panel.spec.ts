@@ -34,7 +34,7 @@ test.describe('MLOps panel', () => {
     const panel = page.locator('#jp-mlops-overview');
     const note = `browser note ${Date.now()}`;
     await panel.getByRole('textbox', { name: 'Note' }).fill(note);
-    await panel.getByRole('button', { name: 'Add' }).click();
+    await panel.getByRole('button', { name: 'Add', exact: true }).click();
     await expect(panel.getByTestId('mlops-activity')).toContainText(note);
   });
 

@@ -9,10 +9,14 @@ import { expect, test } from '@jupyterlab/galata';
 import http from 'http';
 import { AddressInfo } from 'net';
 
+import { DOCS_VIEWPORT, shoot } from './screenshots';
+
 interface IPost {
   kind: string;
   message: string;
 }
+
+test.use({ viewport: DOCS_VIEWPORT });
 
 test.describe('Notifications', () => {
   let server: http.Server;
@@ -78,6 +82,9 @@ test.describe('Notifications', () => {
       )
       .toContain('failing');
     await expect(hook.getByTestId('webhook-error')).toContainText('503');
+    const section = panel.getByTestId('mlops-notifications-section');
+    await section.scrollIntoViewIfNeeded();
+    await shoot(section, 'notifications-panel', { height: 1400 });
     status = 200;
 
     await hook.getByRole('button', { name: 'Remove' }).click();

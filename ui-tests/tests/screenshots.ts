@@ -108,7 +108,10 @@ async function capture(page: Page, target: Page | Locator, name: string): Promis
     // not cut; never beyond the panel (or the window), so no other UI shows
     const view = page.viewportSize() ?? DOCS_VIEWPORT;
     const bounds = await target.evaluate(el => {
-      const panel = el.closest('.jp-MainAreaWidget') ?? document.body;
+      // a main-area panel, or a sidebar's stack (the body may have no height in Lab)
+      const panel =
+        el.closest('.jp-MainAreaWidget, #jp-left-stack, #jp-right-stack') ??
+        document.documentElement;
       const r = panel.getBoundingClientRect();
       return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
     });
