@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .core.errors import MLOpsError
 from .core.workspace import Workspace
 
 EXIT_RUN_FAILED = 4
@@ -304,32 +303,3 @@ def add_pipeline_commands(sub: Any, with_workspace: Callable[[argparse.ArgumentP
     sched.add_argument("--once", action="store_true", help="one pass, then exit")
     sched.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     sched.set_defaults(func=cmd_scheduler)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m jupyter_mlops.pipeline_cli …`) until cli.py wires it."""
-    import os
-
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    parser = argparse.ArgumentParser(prog="jupyter mlops")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    def with_workspace(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--workspace", "-w", default=None, help="workspace folder")
-        p.add_argument("--json", action="store_true", help="print JSON")
-        return p
-
-    add_pipeline_commands(sub, with_workspace)
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    try:
-        return int(args.func(args))
-    except MLOpsError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 3 if exc.code == "backend_unavailable" else 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """`jupyter mlops pipeline run|validate|runs` and `%pipeline` / `%mlops_output`, in-process.
 
-The command functions are called through `pipeline_cli.main` (the same parser
-the owner wires into `jupyter mlops`); runs use the process's shared executor.
+The command functions are called through `jupyter_mlops.cli.main`, the
+`jupyter mlops` entry point; runs use the process's shared executor.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from IPython.core.error import UsageError
 from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_mlops.core.pipelines.outputs import ENV_STEP_OUTPUTS, read_outputs
-from jupyter_mlops.pipeline_cli import EXIT_RUN_FAILED, main
+from jupyter_mlops.cli import main
+from jupyter_mlops.pipeline_cli import EXIT_RUN_FAILED
 
 pytestmark = pytest.mark.slow
 

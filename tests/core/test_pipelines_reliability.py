@@ -1,7 +1,7 @@
 """Reliability with real processes, no mocks: a runner killed mid-step, and two schedulers
 sharing one database.
 
-Scheduler processes are `python -m jupyter_mlops.pipeline_cli scheduler` (what
+Scheduler processes are `python -m jupyter_mlops.cli scheduler` (what
 `jupyter mlops scheduler` runs), with a short lease so a takeover fits in a test.
 """
 
@@ -51,7 +51,7 @@ def start_scheduler(root: Path, log: Path, *extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_MLOPS_")}
     env["JUPYTER_MLOPS_MAX_WORKERS"] = "1"
     return subprocess.Popen(
-        [sys.executable, "-m", "jupyter_mlops.pipeline_cli", "scheduler", "-w", str(root),
+        [sys.executable, "-m", "jupyter_mlops.cli", "scheduler", "-w", str(root),
          "--no-sync", "--no-track", "--lease-ttl", "2", "--misfire-grace", "1", "--tick", "0.1",
          *extra],
         stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=env)  # noqa: SIM115
