@@ -53,6 +53,8 @@ _LAZY: dict[str, str] = {
     **{name: "jupyter_mlops.core.monitor" for name in (
         "monitor", "monitors", "get_monitor", "alerts", "acknowledge", "timeline")},
     "concept_drift": "jupyter_mlops.core.drift",
+    **{name: "jupyter_mlops.core.notify" for name in (
+        "add_webhook", "list_webhooks", "update_webhook", "remove_webhook", "test_webhook")},
 }
 
 
