@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,3 +120,45 @@ def test_only_one_scheduler_holds_the_lease(servers) -> None:
     first.release_lease()
     assert second._acquire_lease() is True
     second.release_lease()
+
+
+def test_two_notifiers_post_each_event_of_both_servers_once_in_order(servers) -> None:
+    """Two servers write events at once while both run a notifier: the webhook gets
+    every event once, in id order (the lease and the cursor's compare-and-set on PG)."""
+    from webhook_receiver import Receiver
+
+    from jupyter_mlops.core import notify
+    from jupyter_mlops.core.events import record_event
+
+    alice, bob = servers
+    receiver = Receiver()
+    notify.add_webhook("team-notes", receiver.url, ["note=pg"], workspace=alice)
+    notifiers = [notify.Notifier(ws, interval=0.05, holder=who).start()
+                 for ws, who in ((alice, "alice"), (bob, "bob"))]
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def write(ws, tag: str) -> None:
+        for i in range(40):
+            event = record_event(ws, "note", f"{tag}{i}", data={"status": "pg"})
+            with lock:
+                ids.append(event.id)
+
+    writers = [threading.Thread(target=write, args=(ws, tag))
+               for ws, tag in ((alice, "a"), (bob, "b"))]
+    try:
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join(60)
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and len(receiver.received) < len(ids):
+            time.sleep(0.1)
+    finally:
+        for n in notifiers:
+            n.stop()
+        receiver.stop()
+        notify.remove_webhook("team-notes", workspace=alice)
+    posted = [p.json["event"]["id"] for p in receiver.received]
+    assert posted == sorted(ids)  # each once, in order
+    assert len(posted) == 80
