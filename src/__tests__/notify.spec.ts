@@ -66,11 +66,20 @@ describe('Notifications against the real server', () => {
     const deliveries = await api.deliveries('jest-ops');
     expect(deliveries[0].kind).toBe('notify.test');
 
+    await model.toggleDeliveries('jest-ops');
+    expect(model.deliveries['jest-ops'].map(d => [d.kind, d.ok, d.status_code])).toEqual([
+      ['notify.test', true, 200]
+    ]);
+
     answer = 500;
     await model.test('jest-ops');
     expect(model.tests['jest-ops'].ok).toBe(false);
     expect(model.tests['jest-ops'].status_code).toBe(500);
     answer = 200;
+    // the open history followed the refresh: newest first
+    expect(model.deliveries['jest-ops'].map(d => d.status_code)).toEqual([500, 200]);
+    await model.toggleDeliveries('jest-ops');
+    expect('jest-ops' in model.deliveries).toBe(false);
 
     await model.setEnabled('jest-ops', false);
     expect(model.webhooks.find(h => h.name === 'jest-ops')?.enabled).toBe(false);

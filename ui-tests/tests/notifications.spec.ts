@@ -67,6 +67,9 @@ test.describe('Notifications', () => {
     await expect
       .poll(() => posts.filter(p => p.kind === 'note').map(p => p.message), { timeout: 30000 })
       .toContain(note);
+    await hook.getByRole('button', { name: 'History' }).click();
+    await expect(hook.getByTestId('webhook-deliveries')).toContainText('note');
+    await expect(hook.getByTestId('webhook-deliveries')).toContainText('notify.test');
 
     // an endpoint that refuses: the next note is retried, and the panel says it is failing
     status = 503;

@@ -6,7 +6,16 @@
 
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IWebhook, IWebhookTestResult, NotifyAPI, WebhookFormat } from '../../api/notify';
+import {
+  IWebhook,
+  IWebhookDelivery,
+  IWebhookTestResult,
+  NotifyAPI,
+  WebhookFormat
+} from '../../api/notify';
+
+/** Delivery attempts shown per webhook when its history is open. */
+export const DELIVERIES_SHOWN = 10;
 
 /** What a team usually wants to hear about first (the form's starting value). */
 export const SUGGESTED_EVENTS =
@@ -42,6 +51,8 @@ export class NotificationsModel {
   form: IWebhookForm = { name: '', url: '', events: SUGGESTED_EVENTS, format: 'json' };
   /** The last test send of each webhook, by name. */
   tests: Record<string, IWebhookTestResult> = {};
+  /** The recent delivery attempts of the webhooks whose history is open, by name. */
+  deliveries: Record<string, IWebhookDelivery[]> = {};
   error: string | null = null;
   formError: string | null = null;
   busy = false;
@@ -58,6 +69,14 @@ export class NotificationsModel {
   async refresh(): Promise<void> {
     try {
       this.webhooks = await this.api.webhooks();
+      // open histories follow the refresh; a removed webhook's closes
+      const open = Object.keys(this.deliveries).filter(name =>
+        this.webhooks.some(h => h.name === name)
+      );
+      const lists = await Promise.all(
+        open.map(name => this.api.deliveries(name, DELIVERIES_SHOWN))
+      );
+      this.deliveries = Object.fromEntries(open.map((name, i) => [name, lists[i]]));
       this.error = null;
     } catch (reason) {
       this.error = message(reason);
@@ -90,6 +109,25 @@ export class NotificationsModel {
         this.formError = message(reason);
       }
     });
+  }
+
+  /** Open or close a webhook's delivery history (what went out, and how it was answered). */
+  async toggleDeliveries(name: string): Promise<void> {
+    if (name in this.deliveries) {
+      const { [name]: _closed, ...rest } = this.deliveries;
+      this.deliveries = rest;
+      this._changed.emit();
+      return;
+    }
+    try {
+      this.deliveries = {
+        ...this.deliveries,
+        [name]: await this.api.deliveries(name, DELIVERIES_SHOWN)
+      };
+    } catch (reason) {
+      this.error = message(reason);
+    }
+    this._changed.emit();
   }
 
   async setEnabled(name: string, enabled: boolean): Promise<void> {

@@ -8,7 +8,7 @@
 import { Button } from '@jupyterlab/ui-components';
 import React, { useState } from 'react';
 
-import { IWebhook, WebhookFormat } from '../../api/notify';
+import { IWebhook, IWebhookDelivery, WebhookFormat } from '../../api/notify';
 import { NotificationsModel } from './model';
 
 function state(hook: IWebhook): { label: string; tone: string; title: string } {
@@ -30,6 +30,29 @@ function state(hook: IWebhook): { label: string; tone: string; title: string } {
     tone: 'jp-mlops-mod-ok',
     title: `Every event up to #${hook.last_event_id} was posted or did not match`
   };
+}
+
+function DeliveryList(props: { deliveries: IWebhookDelivery[] }): JSX.Element {
+  if (props.deliveries.length === 0) {
+    return <div className="jp-mlops-Muted">Nothing posted yet.</div>;
+  }
+  return (
+    <ul className="jp-mlops-notify-deliveries" data-testid="webhook-deliveries">
+      {props.deliveries.map(d => (
+        <li key={d.id} title={d.error ?? ''}>
+          <span className={`jp-mlops-Badge ${d.ok ? 'jp-mlops-mod-ok' : 'jp-mlops-mod-fail'}`}>
+            {d.status_code ?? 'no answer'}
+          </span>{' '}
+          <code>{d.kind}</code>
+          {d.event_id !== null ? ` #${d.event_id}` : ' (test)'}{' '}
+          <span className="jp-mlops-Muted">
+            {new Date(d.ts).toLocaleTimeString()}
+            {d.ms !== null ? ` · ${Math.round(d.ms)} ms` : ''}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 function WebhookRow(props: { model: NotificationsModel; hook: IWebhook }): JSX.Element {
@@ -68,9 +91,18 @@ function WebhookRow(props: { model: NotificationsModel; hook: IWebhook }): JSX.E
           {Math.round(test.ms)} ms
         </div>
       )}
+      {m.deliveries[hook.name] && <DeliveryList deliveries={m.deliveries[hook.name]} />}
       <div className="jp-mlops-notify-actions">
         <Button small={true} disabled={m.busy} onClick={() => void m.test(hook.name)}>
           Test
+        </Button>
+        <Button
+          small={true}
+          minimal={true}
+          aria-pressed={hook.name in m.deliveries}
+          onClick={() => void m.toggleDeliveries(hook.name)}
+        >
+          History
         </Button>
         <Button
           small={true}
