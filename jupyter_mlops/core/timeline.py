@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .db.models import aware
 from .errors import InvalidInput
 from .workspace import Workspace
 
@@ -82,18 +83,12 @@ class _Range:
         return out
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def _time(value: Any, what: str) -> datetime | None:
     """A datetime, an ISO string, or a duration back from now ('1h', '7d')."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return _aware(value)
+        return aware(value)
     if isinstance(value, timedelta):
         return datetime.now(timezone.utc) - value
     if isinstance(value, str):
@@ -106,7 +101,7 @@ def _time(value: Any, what: str) -> datetime | None:
             except InvalidInput:
                 pass
         try:
-            return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+            return aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
         except ValueError:
             pass
     raise InvalidInput(f"{what}: write a datetime, an ISO time or a duration back from now "
@@ -158,7 +153,7 @@ def _datasets(ws: Workspace, r: _Range) -> list[TimelineItem]:
     with ws.session() as session:
         rows = session.execute(query).all()
     return [TimelineItem(
-        "dataset", f"dataset:{row.id}", _aware(row.created), f"Snapshot {row.name}@{row.version[:12]}",
+        "dataset", f"dataset:{row.id}", aware(row.created), f"Snapshot {row.name}@{row.version[:12]}",
         "stored", subject=row.name, actor=row.actor,
         ref={"kind": "dataset", "name": row.name, "version": row.version},
         detail={"rows": row.rows, "bytes": row.bytes, "type": row.kind}) for row in rows]
@@ -173,11 +168,11 @@ def _pipeline_runs(ws: Workspace, r: _Range) -> list[TimelineItem]:
     with ws.session() as session:
         rows = session.execute(query).all()
     return [TimelineItem(
-        "pipeline_run", f"pipeline_run:{row.id}", _aware(row.created),
+        "pipeline_run", f"pipeline_run:{row.id}", aware(row.created),
         f"Pipeline {row.name} ({row.trigger})", row.status, subject=row.pipeline, actor=row.actor,
         ref={"kind": "pipeline_run", "id": row.id, "pipeline": row.pipeline},
         detail={"trigger": row.trigger, "error": row.error, "mlflow_run_id": row.mlflow_run_id,
-                "finished": _aware(row.finished).isoformat() if row.finished else None})
+                "finished": aware(row.finished).isoformat() if row.finished else None})
         for row in rows]
 
 
@@ -190,7 +185,7 @@ def _gates(ws: Workspace, r: _Range) -> list[TimelineItem]:
     with ws.session() as session:
         rows = session.execute(query).all()
     return [TimelineItem(
-        "gate", f"gate:{row.id}", _aware(row.ts),
+        "gate", f"gate:{row.id}", aware(row.ts),
         f"Gate {row.model} v{row.challenger_version} vs "
         + (f"v{row.champion_version}" if row.champion_version is not None else "no champion"),
         "passed" if row.passed else "failed", subject=row.model, actor=row.actor,
@@ -214,7 +209,7 @@ def _aliases(ws: Workspace, r: _Range) -> list[TimelineItem]:
                  f"{row.model}@{row.alias} → v{row.to_version}"
                  + (f" (was v{row.from_version})" if row.from_version is not None else ""))
         items.append(TimelineItem(
-            "alias", f"alias:{row.id}", _aware(row.ts), moved, row.via, subject=row.model,
+            "alias", f"alias:{row.id}", aware(row.ts), moved, row.via, subject=row.model,
             actor=row.actor, ref={"kind": "alias", "name": row.model, "alias": row.alias,
                                   "version": row.to_version},
             detail={"reason": row.reason, "from_version": row.from_version}))
@@ -231,7 +226,7 @@ def _deployments(ws: Workspace, r: _Range) -> list[TimelineItem]:
     with ws.session() as session:
         rows = session.execute(query).all()
     return [TimelineItem(
-        "deployment", f"deployment:{row.id}", _aware(row.ts), row.message or row.kind, row.kind,
+        "deployment", f"deployment:{row.id}", aware(row.ts), row.message or row.kind, row.kind,
         subject=row.name, actor=row.actor, ref={"kind": "deployment", "name": row.name})
         for row in rows]
 
@@ -245,7 +240,7 @@ def _drift_checks(ws: Workspace, r: _Range) -> list[TimelineItem]:
     with ws.session() as session:
         rows = session.execute(query).all()
     return [TimelineItem(
-        "drift_check", f"drift_check:{row.id}", _aware(row.created),
+        "drift_check", f"drift_check:{row.id}", aware(row.created),
         f"Drift {row.reference} → {row.current}: {row.n_drifted}/{row.n_evaluated} drifted",
         "drift" if row.drifted else "ok", subject=row.current_dataset or row.reference_dataset,
         actor=row.actor, ref={"kind": "drift_check", "id": row.id},
@@ -261,7 +256,7 @@ def _alerts(ws: Workspace, r: _Range) -> list[TimelineItem]:
     with ws.session() as session:
         rows = session.execute(query).all()
     return [TimelineItem(
-        "alert", f"alert:{row.id}", _aware(row.created), row.title, row.status,
+        "alert", f"alert:{row.id}", aware(row.created), row.title, row.status,
         subject=row.monitor, actor="monitor",
         ref={"kind": "alert", "id": row.id, "monitor": row.monitor,
              "drift_check_id": row.drift_check_id},
@@ -280,7 +275,7 @@ def _events(ws: Workspace, r: _Range) -> list[TimelineItem]:
     with ws.session() as session:
         rows = list(session.scalars(query))
     return [TimelineItem(
-        "event", f"event:{row.id}", _aware(row.ts), row.message or row.kind, row.kind,
+        "event", f"event:{row.id}", aware(row.ts), row.message or row.kind, row.kind,
         subject=row.subject, actor=row.actor, ref={"kind": "event", "id": row.id,
                                                    "event_kind": row.kind,
                                                    "subject": row.subject},

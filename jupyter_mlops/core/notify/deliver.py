@@ -36,15 +36,14 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
-from ..db.models import Event, utcnow
+from .. import leases
+from ..db.models import Event, aware, utcnow
 from ..db.notify_models import WebhookRow
-from ..db.pipeline_models import LeaseRow
 from ..workspace import Workspace, use_workspace
 from .hooks import event_matches, record_delivery
 from .payload import event_dict, post
@@ -66,40 +65,14 @@ def backoff_seconds(failures: int) -> float:
     return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, failures - 1))
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time the workbench stores is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 # -- the lease ------------------------------------------------------------------------------
 def acquire_lease(ws: Workspace, holder: str, now: datetime, ttl: float) -> bool:
     """Take or renew the `notifier` lease: ours, expired, or not there yet."""
-    expires = now + timedelta(seconds=ttl)
-    with ws.session() as session:
-        changed = session.execute(update(LeaseRow).where(
-            LeaseRow.name == LEASE_NAME,
-            or_(LeaseRow.holder == holder, LeaseRow.expires < now)).values(
-            holder=holder, expires=expires)).rowcount
-        if changed:
-            return True
-        if session.get(LeaseRow, LEASE_NAME) is not None:
-            return False
-        try:
-            with session.begin_nested():
-                session.add(LeaseRow(name=LEASE_NAME, holder=holder, acquired=now,
-                                     expires=expires))
-            return True
-        except IntegrityError:
-            return False
+    return leases.acquire_lease(ws, LEASE_NAME, holder, ttl, now)
 
 
 def release_lease(ws: Workspace, holder: str) -> None:
-    with ws.session() as session:
-        session.execute(update(LeaseRow).where(
-            LeaseRow.name == LEASE_NAME, LeaseRow.holder == holder).values(
-            expires=utcnow() - timedelta(seconds=1)))
+    leases.release_lease(ws, LEASE_NAME, holder)
 
 
 class _Lease:
@@ -152,12 +125,12 @@ def _deliver_hook(ws: Workspace, hook_id: int, client: Any, lease: _Lease, *, li
         hook = session.get(WebhookRow, hook_id)
         if hook is None or not hook.enabled:
             return True
-        next_at = _aware(hook.next_attempt_at)
+        next_at = aware(hook.next_attempt_at)
         if next_at is not None and next_at > clock():
             return True
         cursor, patterns, failures = int(hook.last_event_id), list(hook.events), hook.failures
         url, fmt, secret, name = hook.url, hook.format, hook.secret, hook.name
-        events = [event_dict(e) | {"_ts": _aware(e.ts)} for e in session.scalars(
+        events = [event_dict(e) | {"_ts": aware(e.ts)} for e in session.scalars(
             select(Event).where(Event.id > cursor).order_by(Event.id).limit(limit))]
     stats = report["webhooks"].setdefault(name, {"delivered": 0, "failed": 0, "skipped": 0})
     stored, reached = cursor, cursor  # what the DB holds; how far we got

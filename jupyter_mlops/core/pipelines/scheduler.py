@@ -33,15 +33,16 @@ import os
 import secrets
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..db.pipeline_models import LeaseRow, PipelineRunRow, ScheduleRow, TriggerEventRow
+from ..db.pipeline_models import PipelineRunRow, ScheduleRow, TriggerEventRow
 from ..errors import InvalidInput, MLOpsError
+from ..leases import acquire_lease, release_lease
 from ..workspace import Workspace
 from .executor import Executor, get_executor
 from .runs import (
@@ -209,30 +210,10 @@ class Scheduler:
 
     # -- lease ------------------------------------------------------------------------------
     def _acquire_lease(self) -> bool:
-        now = utcnow()
-        expires = now + timedelta(seconds=self.lease_ttl)
-        with self.ws.session() as session:
-            changed = session.execute(update(LeaseRow).where(
-                LeaseRow.name == LEASE_NAME,
-                or_(LeaseRow.holder == self.holder, LeaseRow.expires < now)).values(
-                holder=self.holder, expires=expires)).rowcount
-            if changed:
-                return True
-            if session.get(LeaseRow, LEASE_NAME) is not None:
-                return False
-            try:
-                with session.begin_nested():
-                    session.add(LeaseRow(name=LEASE_NAME, holder=self.holder, acquired=now,
-                                         expires=expires))
-                return True
-            except IntegrityError:
-                return False
+        return acquire_lease(self.ws, LEASE_NAME, self.holder, self.lease_ttl)
 
     def release_lease(self) -> None:
-        with self.ws.session() as session:
-            session.execute(update(LeaseRow).where(
-                LeaseRow.name == LEASE_NAME, LeaseRow.holder == self.holder).values(
-                expires=utcnow() - timedelta(seconds=1)))
+        release_lease(self.ws, LEASE_NAME, self.holder)
         self.is_leader = False
 
     # -- one pass ---------------------------------------------------------------------------
