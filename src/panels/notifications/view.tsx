@@ -130,6 +130,22 @@ function WebhookRow(props: { model: NotificationsModel; hook: IWebhook }): JSX.E
   );
 }
 
+/** The add form's text fields, in order. */
+const FIELDS: {
+  key: 'name' | 'url' | 'events';
+  label: string;
+  placeholder?: string;
+  title?: string;
+}[] = [
+  { key: 'name', label: 'Webhook name', placeholder: 'name, e.g. ops-channel' },
+  { key: 'url', label: 'Webhook URL', placeholder: 'https://hooks.example.com/…' },
+  {
+    key: 'events',
+    label: 'Events',
+    title: 'Kinds or prefixes (monitor.alert, deploy), kind=status (pipeline.run=failed) or *'
+  }
+];
+
 function AddForm(props: { model: NotificationsModel }): JSX.Element {
   const m = props.model;
   const f = m.form;
@@ -142,27 +158,17 @@ function AddForm(props: { model: NotificationsModel }): JSX.Element {
         void m.add();
       }}
     >
-      <input
-        className="jp-mlops-Input"
-        aria-label="Webhook name"
-        placeholder="name, e.g. ops-channel"
-        value={f.name}
-        onChange={e => m.updateForm({ name: e.target.value })}
-      />
-      <input
-        className="jp-mlops-Input"
-        aria-label="Webhook URL"
-        placeholder="https://hooks.example.com/…"
-        value={f.url}
-        onChange={e => m.updateForm({ url: e.target.value })}
-      />
-      <input
-        className="jp-mlops-Input"
-        aria-label="Events"
-        title="Kinds or prefixes (monitor.alert, deploy), kind=status (pipeline.run=failed) or *"
-        value={f.events}
-        onChange={e => m.updateForm({ events: e.target.value })}
-      />
+      {FIELDS.map(field => (
+        <input
+          key={field.key}
+          className="jp-mlops-Input"
+          aria-label={field.label}
+          placeholder={field.placeholder}
+          title={field.title}
+          value={f[field.key]}
+          onChange={e => m.updateForm({ [field.key]: e.target.value })}
+        />
+      ))}
       <div className="jp-mlops-notify-line">
         <select
           className="jp-mlops-Input"
