@@ -35,7 +35,7 @@ from .core.datasets.access import TABULAR_SUFFIXES
 from .core.datasets.render import human_bytes
 from .core.errors import InvalidInput
 from .core.workspace import Workspace
-from .render import print_json, text_table
+from .render import print_json, text_table, when
 
 #: `datasets validate` exit code when the version breaks some of its expectations
 EXIT_VALIDATION_FAILED = 6
@@ -84,10 +84,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: str = ""
     right-aligned."""
     return text_table(headers, [[_cell(c) for c in row] for row in rows],
                       right=right.split(","))
-
-
-def _when(version: ds.DatasetVersion) -> str:
-    return version.created.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _facts(v: ds.DatasetVersion) -> list[str]:
@@ -140,7 +136,7 @@ def cmd_versions(args: argparse.Namespace, ws: Workspace) -> int:
     if args.json:
         print_json([v.to_dict(profile=False) for v in versions])
         return 0
-    rows = [[v.short, _when(v), v.kind, v.rows, human_bytes(v.bytes), ", ".join(v.tags),
+    rows = [[v.short, when(v.created), v.kind, v.rows, human_bytes(v.bytes), ", ".join(v.tags),
              v.description or ""] for v in versions]
     print(table(["version", "created (UTC)", "kind", "rows", "size", "tags", "description"],
                 rows, right="rows,size"))
@@ -204,7 +200,7 @@ def _folder_lines(ws: Workspace, version: ds.DatasetVersion) -> list[str]:
 
 def _header(version: ds.DatasetVersion) -> list[str]:
     lines = [f"{version.name}@{version.short}  "
-             + " · ".join(_facts(version) + [f"{_when(version)} UTC"])]
+             + " · ".join(_facts(version) + [f"{when(version.created)} UTC"])]
     for label, value in (("version", version.version), ("tags", ", ".join(version.tags)),
                          ("source", version.source), ("description", version.description),
                          ("by", version.actor)):

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .core.workspace import Workspace
-from .render import print_json, text_table
+from .render import print_json, text_table, when
 
 WithWorkspace = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 
@@ -35,14 +35,6 @@ WithWorkspace = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 # -- rendering ---------------------------------------------------------------------------------
 def _workspace(args: argparse.Namespace) -> Workspace:
     return Workspace.resolve(getattr(args, "workspace", None))
-
-
-def _when(stamp: Any) -> str:
-    """An ISO time or datetime as 'YYYY-MM-DD HH:MM:SS' (UTC, as stored)."""
-    if stamp is None:
-        return "-"
-    text = stamp.isoformat() if hasattr(stamp, "isoformat") else str(stamp)
-    return text[:19].replace("T", " ")
 
 
 def _number(value: Any, fmt: str = "{:.1f}") -> str:
@@ -99,7 +91,7 @@ def _deployment_lines(state: dict[str, Any], health: dict[str, dict[str, Any]],
     lines = [f"{state['name']}  {state['status']}  {state['url']}",
              (f"  target {state['target']} · strategy {_strategy_text(state.get('strategy'))}"
               f" · router pid {state.get('router_pid') or '-'} · started "
-              f"{_when(state.get('started'))}")]
+              f"{when(state.get('started'))}")]
     if state.get("error"):
         lines.append(f"  error: {state['error']}")
     rows = []
@@ -117,7 +109,7 @@ def _deployment_lines(state: dict[str, Any], health: dict[str, dict[str, Any]],
     if events:
         lines.append("  recent events:")
         lines.append(text_table(["time (UTC)", "event", "message"],
-                            [[_when(e["ts"]), e["kind"], e["message"]] for e in events],
+                            [[when(e["ts"]), e["kind"], e["message"]] for e in events],
                             indent="    "))
     return "\n".join(lines)
 
@@ -222,7 +214,7 @@ def cmd_predictions(args: argparse.Namespace) -> int:
         print(f"no predictions logged for {dep.name} (the router flushes its log every "
               f"couple of seconds)")
         return 0
-    rows = [[_when(r.ts) + f".{r.ts.microsecond // 1000:03d}", r.request_id or "-",
+    rows = [[when(r.ts) + f".{r.ts.microsecond // 1000:03d}", r.request_id or "-",
              (r.version or "-") + (" (shadow)" if r.shadow else ""), r.status,
              _number(r.latency_ms), r.error if isinstance(r.error, str) else ""]
             for r in frame.itertuples()]  # a missing error is NaN in the frame
@@ -244,7 +236,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         print("no open alerts" if args.open else "no alerts")
         return 0
     print(text_table(["id", "monitor", "deployment", "opened (UTC)", "status", "drifted columns"],
-                 [[a.id, a.monitor, a.deployment, _when(a.created), a.status,
+                 [[a.id, a.monitor, a.deployment, when(a.created), a.status,
                    ", ".join(a.drifted_columns) or "-"] for a in found]))
     return 0
 

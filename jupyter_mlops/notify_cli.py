@@ -27,7 +27,7 @@ from typing import Any
 
 from .cli_common import open_workspace
 from .core.errors import InvalidInput
-from .render import print_json, text_table
+from .render import print_json, text_table, when
 
 EXIT_TEST_FAILED = 1
 ERROR_CHARS = 48
@@ -142,7 +142,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     if not found:
         print(f"no deliveries to {args.name} yet")
         return 0
-    rows = [(d.ts.strftime("%Y-%m-%d %H:%M:%S"), d.event_id if d.event_id is not None else "-",
+    rows = [(when(d.ts), d.event_id if d.event_id is not None else "-",
              d.kind, d.status_code if d.status_code is not None else "-",
              "ok" if d.ok else "failed", f"{d.ms:.0f}" if d.ms is not None else "-",
              _short(d.error)) for d in found]

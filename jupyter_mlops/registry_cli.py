@@ -28,13 +28,12 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 from .cli_common import open_workspace
 from .core.errors import InvalidInput
 from .core.workspace import Workspace
-from .render import print_json, text_table
+from .render import print_json, text_table, when
 
 #: `models gate` exit code when the gate rejected the challenger (CI fails the job on it)
 EXIT_GATE_REJECTED = 5
@@ -43,10 +42,6 @@ MAX_METRICS_SHOWN = 4
 
 
 # -- shared helpers -------------------------------------------------------------------------
-
-
-def _when(ts: datetime | None) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M:%S") if ts is not None else "-"
 
 
 def _version_text(version: int | None) -> str:
@@ -104,7 +99,7 @@ def cmd_models_show(args: argparse.Namespace) -> int:
     print(f"{model.name}: {len(versions)} version(s); aliases {_aliases_text(model.aliases)}; "
           f"protected {', '.join(model.protected) or '-'}")
     rows = [[f"v{v.version}", ", ".join(f"@{a}" for a in v.aliases) or "-", v.run_id or "-",
-             _when(v.created), _metrics_text(v.metrics),
+             when(v.created), _metrics_text(v.metrics),
              ", ".join(d.get("ref") or d.get("name") or "?" for d in v.datasets) or "-",
              v.source_notebook or "-"] for v in versions]
     head = ["version", "aliases", "run", "created (UTC)", "metrics", "datasets", "notebook"]
@@ -137,7 +132,7 @@ def cmd_models_aliases(args: argparse.Namespace) -> int:
         print("no recorded alias moves")
         return 0
     print(text_table(["time (UTC)", "alias", "from", "to", "via", "actor", "reason"], [
-        [_when(m.ts), f"@{m.alias}", _version_text(m.from_version), _version_text(m.to_version),
+        [when(m.ts), f"@{m.alias}", _version_text(m.from_version), _version_text(m.to_version),
          m.via + (f" #{m.gate_id}" if m.gate_id is not None else ""), m.actor or "-",
          m.reason or "-"] for m in history], rule=True))
     return 0

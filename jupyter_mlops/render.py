@@ -40,6 +40,14 @@ def text_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
     return "\n".join(lines + [line(r) for r in cells])
 
 
+def when(stamp: Any) -> str:
+    """A datetime or an ISO time as 'YYYY-MM-DD HH:MM:SS' (UTC, as stored); '-' for none."""
+    if stamp is None:
+        return "-"
+    text = stamp.isoformat() if hasattr(stamp, "isoformat") else str(stamp)
+    return text[:19].replace("T", " ")
+
+
 def finite(value: Any) -> Any:
     """JSON has no NaN or Infinity: a strict parser (jq, a CI script) would choke on them."""
     if isinstance(value, float) and not math.isfinite(value):
